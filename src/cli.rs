@@ -1,0 +1,230 @@
+//! The command line, as clap derive types only. Each subcommand's behaviour
+//! lives in `commands/<name>.rs`; nothing here does work.
+#![deny(missing_docs)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Concurrent image-tag edits to kustomization.yaml, merged by key.
+#[derive(Debug, Parser)]
+#[command(name = "kustomerge", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kustomerge's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Git merge driver: merge BASE, CURRENT and OTHER into CURRENT.
+    Merge(MergeArgs),
+    /// Set image tags, names or digests with kustomize's grammar, changing only those bytes.
+    SetImage(SetImageArgs),
+    /// Set replica counts with kustomize's grammar, changing only those bytes.
+    SetReplicas(SetReplicasArgs),
+    /// Lint kustomization files (YAML errors, conflict markers, duplicate names, bad fields).
+    Check(CheckArgs),
+    /// Fetch, reapply or rebase with the driver active, push, and retry under contention.
+    Push(PushArgs),
+    /// Register the merge driver in git config (and attributes, hooks).
+    Install(InstallArgs),
+    /// Remove exactly what `install` added.
+    Uninstall(InstallScopeArgs),
+    /// Check that the driver is registered and active for every kustomization file.
+    Doctor,
+    /// Race parallel pipelines against a local bare repo: plain git vs kustomerge.
+    Demo(DemoArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// How two different versions of the same image are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SameImagePolicy {
+    /// Report a conflict covering only that entry.
+    #[default]
+    Conflict,
+    /// Keep the higher version (semver-aware); incomparable tags still conflict.
+    Newest,
+}
+
+// The positionals mirror git's `%O %A %B %L %P` placeholders, in that order, so
+// the driver line is `kustomerge merge %O %A %B %L %P`. Labels are options
+// because `%S %X %Y` exist only from git 2.44 on (2.39 passes them literally).
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// What to do when both sides set the same image to different versions.
+    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
+    pub same_image: SameImagePolicy,
+    /// Conflict label for the base (git's `%S`, 2.44+).
+    #[arg(short = 's', long, value_name = "LABEL")]
+    pub base_label: Option<String>,
+    /// Conflict label for the current side (git's `%X`, 2.44+).
+    #[arg(short = 'x', long, value_name = "LABEL")]
+    pub current_label: Option<String>,
+    /// Conflict label for the other side (git's `%Y`, 2.44+).
+    #[arg(short = 'y', long, value_name = "LABEL")]
+    pub other_label: Option<String>,
+    /// The merge base (`%O`); empty for an add/add merge.
+    pub base: PathBuf,
+    /// The current side (`%A`); the result is written here.
+    pub current: PathBuf,
+    /// The other side (`%B`).
+    pub other: PathBuf,
+    /// Conflict marker size (`%L`).
+    #[arg(default_value_t = 7)]
+    pub marker_size: usize,
+    /// The path the result is stored at (`%P`), used in messages.
+    pub path: Option<String>,
+}
+
+/// Arguments of `set-image`.
+#[derive(Debug, Args)]
+pub struct SetImageArgs {
+    /// The kustomization file, or a directory holding one (default: the current directory).
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
+    pub file: Option<PathBuf>,
+    /// Refuse (exit 3) when the file already holds a newer version.
+    #[arg(long)]
+    pub no_downgrade: bool,
+    /// Compare-and-set: refuse (exit 3) unless the current tag equals TAG.
+    #[arg(long, value_name = "TAG")]
+    pub expect: Option<String>,
+    /// Commit the change, recording the edit as a trailer that `push` can reapply.
+    #[arg(long)]
+    pub commit: bool,
+    /// The commit message (with --commit).
+    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
+    pub message: Option<String>,
+    /// Images in kustomize's grammar: name=newName:tag@digest, name:tag, name@digest, `*` keeps a field.
+    #[arg(required = true, value_name = "ARG")]
+    pub images: Vec<String>,
+}
+
+/// Arguments of `set-replicas`.
+#[derive(Debug, Args)]
+pub struct SetReplicasArgs {
+    /// The kustomization file, or a directory holding one (default: the current directory).
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
+    pub file: Option<PathBuf>,
+    /// Commit the change, recording the edit as a trailer that `push` can reapply.
+    #[arg(long)]
+    pub commit: bool,
+    /// The commit message (with --commit).
+    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
+    pub message: Option<String>,
+    /// Replica counts as NAME=COUNT.
+    #[arg(required = true, value_name = "NAME=COUNT")]
+    pub replicas: Vec<String>,
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One `file:line:column: problem (fix)` line per problem.
+    #[default]
+    Text,
+    /// One JSON object with every problem.
+    Json,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Run as git's pre-push hook: read `<local ref> <sha> <remote ref> <sha>` lines on stdin.
+    #[arg(long, num_args = 2, value_names = ["REMOTE", "URL"])]
+    pub pre_push: Option<Vec<String>>,
+    /// Files or directories (default: every kustomization file under the current directory).
+    pub paths: Vec<PathBuf>,
+}
+
+/// Arguments of `push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The remote to push to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+    /// The branch to push to (default: the current branch).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Total time budget in seconds for all attempts.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub budget: u64,
+    /// Maximum number of push attempts.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_attempts: u32,
+    /// Skip a reapplied image edit when the tip already has a newer version.
+    #[arg(long)]
+    pub no_downgrade: bool,
+    /// Print one JSON object describing the outcome on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where `install` and `uninstall` write git config.
+#[derive(Debug, Args)]
+pub struct InstallScopeArgs {
+    /// The user's global config (~/.gitconfig); the default.
+    #[arg(long, group = "scope")]
+    pub global: bool,
+    /// This repository's config, plus attributes.
+    #[arg(long, group = "scope")]
+    pub local: bool,
+    /// The system config (may need root).
+    #[arg(long, group = "scope")]
+    pub system: bool,
+}
+
+/// Arguments of `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Which config to write.
+    #[command(flatten)]
+    pub scope: InstallScopeArgs,
+    /// Also install a pre-push hook that runs `kustomerge check` (chains an existing hook).
+    #[arg(long)]
+    pub pre_push_hook: bool,
+    /// With --local: write `.git/info/attributes` instead of `.gitattributes`.
+    #[arg(long)]
+    pub no_commit_attributes: bool,
+    /// The same-image policy the registered driver uses.
+    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
+    pub policy: SameImagePolicy,
+    /// Register the binary by its absolute path instead of relying on PATH.
+    #[arg(long)]
+    pub absolute_path: bool,
+}
+
+/// Layout of the demo overlay's image list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Layout {
+    /// Multi-line `- name:` entries.
+    #[default]
+    Block,
+    /// `images: [{...}, {...}]` on one line.
+    Flow,
+}
+
+/// Arguments of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of parallel pipelines.
+    #[arg(long, default_value_t = 20)]
+    pub jobs: usize,
+    /// Layout of the overlay's image list.
+    #[arg(long, value_enum, default_value_t = Layout::Block)]
+    pub layout: Layout,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for.
+    pub shell: clap_complete::Shell,
+}

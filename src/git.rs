@@ -1,0 +1,168 @@
+//! The only place that runs git.
+//!
+//! Everything goes through the `git` binary as a subprocess rather than
+//! libgit2: users' credential helpers, SSH setups and config then work
+//! unchanged, and `git merge-file` is byte-for-byte git's own line merge
+//! (xdiff's zealous mode, CRLF markers, the repo's `merge.conflictStyle`),
+//! which no pure-Rust merge reproduces. See README, "Crates".
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, bail};
+
+/// A git invocation context: working directory, `-c` settings and environment.
+#[derive(Debug, Clone, Default)]
+pub struct Git {
+    dir: Option<PathBuf>,
+    config: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Git {
+    /// Runs git in the current directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs git in `dir`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Adds `-c key=value` to every invocation (how `push` activates the driver
+    /// without touching any config file).
+    #[must_use]
+    pub fn with_config(mut self, key: &str, value: &str) -> Self {
+        self.config.push(format!("{key}={value}"));
+        self
+    }
+
+    /// Sets an environment variable for every invocation.
+    #[must_use]
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The directory git runs in, if not the current one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// A `git` command with this context applied and stdin closed, so that git
+    /// never waits for input (no editor, no credential prompt on a terminal).
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("git");
+        if let Some(dir) = &self.dir {
+            cmd.current_dir(dir);
+        }
+        for c in &self.config {
+            cmd.arg("-c").arg(c);
+        }
+        cmd.args(args).stdin(Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Runs git and returns its raw output, whatever the exit status.
+    pub fn output<I, S>(&self, args: I) -> anyhow::Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = self.command(args);
+        cmd.output()
+            .with_context(|| format!("could not run {cmd:?}; is git installed and on PATH?"))
+    }
+
+    /// Runs git, requires success, and returns stdout with the final newline trimmed.
+    pub fn run<I, S>(&self, args: I) -> anyhow::Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self.output(&args)?;
+        if !out.status.success() {
+            bail!(
+                "git {} failed ({}): {}",
+                args.iter()
+                    .map(|a| a.to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        while s.ends_with('\n') || s.ends_with('\r') {
+            s.pop();
+        }
+        Ok(s)
+    }
+
+    /// Runs git and reports only whether it succeeded.
+    pub fn succeeds<I, S>(&self, args: I) -> bool
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.output(args).is_ok_and(|o| o.status.success())
+    }
+
+    /// `git merge-file -p`: git's own three-way line merge of three files.
+    ///
+    /// Run inside a repository it honours `merge.conflictStyle`, as git's
+    /// built-in merge would. `labels` are (current, base, other).
+    pub fn merge_file(
+        &self,
+        current: &Path,
+        base: &Path,
+        other: &Path,
+        labels: [&str; 3],
+        marker_size: usize,
+    ) -> anyhow::Result<MergeFileOutput> {
+        let marker = format!("--marker-size={marker_size}");
+        let mut args: Vec<&OsStr> = vec![OsStr::new("merge-file"), OsStr::new("-p")];
+        args.push(OsStr::new(&marker));
+        for label in &labels {
+            args.push(OsStr::new("-L"));
+            args.push(OsStr::new(label));
+        }
+        args.extend([current.as_os_str(), base.as_os_str(), other.as_os_str()]);
+        let out = self.output(&args)?;
+        // The status is the number of conflicts (capped at 127), or negative
+        // (255) on error.
+        match out.status.code() {
+            Some(n) if (0..=127).contains(&n) => Ok(MergeFileOutput {
+                bytes: out.stdout,
+                conflicts: n as usize,
+            }),
+            _ => bail!(
+                "git merge-file failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        }
+    }
+}
+
+/// The result of `git merge-file -p`.
+#[derive(Debug)]
+pub struct MergeFileOutput {
+    /// The merged bytes, with conflict markers if `conflicts > 0`.
+    pub bytes: Vec<u8>,
+    /// The number of conflicts git reported (at most 127).
+    pub conflicts: usize,
+}

@@ -1,0 +1,174 @@
+//! Byte-level edits: splicing scalars, quoting values, moving entries between
+//! lists that are indented or styled differently.
+
+use std::ops::Range;
+
+use super::Eol;
+
+/// Applies non-overlapping replacements to `src` (in any order).
+pub fn splice(src: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
+    edits.sort_by_key(|(r, _)| (r.start, r.end));
+    let mut out = String::with_capacity(src.len() + 64);
+    let mut at = 0;
+    for (range, text) in edits {
+        debug_assert!(range.start >= at, "overlapping edits");
+        out.push_str(&src[at..range.start]);
+        out.push_str(&text);
+        at = range.end;
+    }
+    out.push_str(&src[at..]);
+    out
+}
+
+/// Whether kustomize (YAML 1.1 via go-yaml v2) would read this plain scalar as
+/// something other than a string: a number, a bool or null. Such values fail
+/// kustomize's decoding into string fields (`newTag: 1.10`), so they are
+/// always written quoted.
+pub fn is_yaml11_non_string(value: &str) -> bool {
+    const WORDS: [&str; 25] = [
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null",
+    ];
+    if value.is_empty() || WORDS.contains(&value) || value == "NULL" {
+        return true;
+    }
+    let body = value.strip_prefix(['-', '+']).unwrap_or(value);
+    if body.is_empty() {
+        return false;
+    }
+    let lower = body.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    let digits = |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|c| ok(c) || c == b'_');
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return digits(hex, |c| c.is_ascii_hexdigit());
+    }
+    if let Some(bin) = lower.strip_prefix("0b") {
+        return digits(bin, |c| c == b'0' || c == b'1');
+    }
+    // Decimal and octal integers, with YAML 1.1's `_` separators.
+    if body.as_bytes()[0].is_ascii_digit() && digits(body, |c| c.is_ascii_digit()) {
+        return true;
+    }
+    // Sexagesimal (`1:20`), YAML 1.1 only.
+    if body.contains(':')
+        && body.split(':').all(|p| digits(p, |c| c.is_ascii_digit()))
+        && body.as_bytes()[0] != b'0'
+    {
+        return true;
+    }
+    // Floats: `1.10`, `.5`, `1e3`, `1.`.
+    let starts_numeric = body.as_bytes()[0].is_ascii_digit() || body.starts_with('.');
+    starts_numeric && body.replace('_', "").parse::<f64>().is_ok() && !lower.contains("inf") && !lower.contains("nan")
+}
+
+/// Whether `value` can be written as a plain scalar in block context and read
+/// back as the same string.
+pub fn plain_safe(value: &str, flow: bool) -> bool {
+    let Some(first) = value.chars().next() else {
+        return false;
+    };
+    if is_yaml11_non_string(value)
+        || value.starts_with(char::is_whitespace)
+        || value.ends_with(char::is_whitespace)
+        || "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' && value.len() > 1 && !value[1..].starts_with(' '))
+        || value.contains(": ")
+        || value.contains(" #")
+        || value.ends_with(':')
+        || value.chars().any(|c| c.is_control())
+    {
+        return false;
+    }
+    !(flow && value.contains([',', '[', ']', '{', '}']))
+}
+
+/// Writes `value` as a YAML scalar token. `like` is the token it replaces:
+/// its quote style is kept (a setter must not re-quote what the user quoted);
+/// otherwise the value is plain when that reads back as the same string, and
+/// double-quoted when not.
+pub fn scalar_token(value: &str, like: Option<&str>, flow: bool) -> String {
+    match like.and_then(|t| t.chars().next()) {
+        Some('\'') => single_quoted(value),
+        Some('"') => double_quoted(value),
+        _ if plain_safe(value, flow) => value.to_owned(),
+        _ => double_quoted(value),
+    }
+}
+
+fn single_quoted(value: &str) -> String {
+    if value.chars().any(char::is_control) {
+        return double_quoted(value);
+    }
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn double_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Re-indents block text by `to - from` columns and converts its line breaks
+/// to `eol`. Lines indented less than the shift lose only what they have.
+pub fn reindent(text: &str, from: usize, to: usize, eol: Eol) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if i > 0 {
+            out.push_str(eol.as_str());
+        }
+        if line.trim().is_empty() {
+            out.push_str(line);
+        } else if to >= from {
+            out.extend(std::iter::repeat_n(' ', to - from));
+            out.push_str(line);
+        } else {
+            let lead = line.len() - line.trim_start_matches(' ').len();
+            out.push_str(&line[lead.min(from - to)..]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml11_numbers_and_bools_are_detected() {
+        for v in ["1.10", "10", "1e3", "012", ".5", "+1", "1_000", "0x1F", "yes", "on", "true", "~", "1:20", "-1", ".inf"] {
+            assert!(is_yaml11_non_string(v), "{v}");
+        }
+        for v in ["1.0.0", "v1.0", "1.0-rc1", "2024-01-01", "latest", "sha256:abc", "-", "1a", "a1"] {
+            assert!(!is_yaml11_non_string(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn scalar_token_keeps_quote_style_and_quotes_ambiguous_values() {
+        assert_eq!(scalar_token("1.2.4", Some("\"1.2.3\""), false), "\"1.2.4\"");
+        assert_eq!(scalar_token("it's", Some("'x'"), false), "'it''s'");
+        assert_eq!(scalar_token("1.2.4", Some("1.2.3"), false), "1.2.4");
+        assert_eq!(scalar_token("1.10", Some("1.9.0"), false), "\"1.10\"");
+        assert_eq!(scalar_token("a,b", None, true), "\"a,b\"");
+        assert_eq!(scalar_token("a,b", None, false), "a,b");
+    }
+
+    #[test]
+    fn reindent_shifts_and_converts_line_breaks() {
+        assert_eq!(reindent("- a\n  b: c", 0, 2, Eol::Crlf), "  - a\r\n    b: c");
+        assert_eq!(reindent("  - a\r\n\r\n    b", 2, 0, Eol::Lf), "- a\n\n  b");
+    }
+}

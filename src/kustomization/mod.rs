@@ -1,0 +1,199 @@
+//! A kustomization file as byte spans, not as a value tree.
+//!
+//! kustomerge never re-serialises YAML: `kustomize edit` does, and that is
+//! what drops comments, re-sorts keys and re-quotes strings. Instead
+//! [`Document::parse`] records where each top-level key and each entry of the
+//! keyed lists (`images:`, `replicas:`) sit in the source, and the editors
+//! splice new bytes into exactly those spans ([`edit`]).
+//!
+//! Anything the locator can't model exactly (several documents, aliases in a
+//! keyed list, nested values in an entry, multi-line scalars) is an [`Error`],
+//! and the callers take their safe path: `merge` falls back to git's line
+//! merge, `check` reports it, the setters refuse.
+
+mod locate;
+
+pub mod edit;
+pub mod schema;
+
+use std::ops::Range;
+
+pub use locate::Error;
+
+/// Line ending convention of a file, detected from its first line break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    /// `\n`
+    Lf,
+    /// `\r\n`
+    Crlf,
+}
+
+impl Eol {
+    /// Detects the convention from the first line break (LF when there is none).
+    pub fn detect(src: &str) -> Self {
+        match src.find('\n') {
+            Some(i) if i > 0 && src.as_bytes()[i - 1] == b'\r' => Self::Crlf,
+            _ => Self::Lf,
+        }
+    }
+
+    /// The line break itself.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lf => "\n",
+            Self::Crlf => "\r\n",
+        }
+    }
+}
+
+/// A parsed kustomization: the source plus the spans of what kustomerge edits.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    /// The whole source, BOM included (spans index into it).
+    pub src: &'a str,
+    /// The line ending convention.
+    pub eol: Eol,
+    /// Top-level keys in source order.
+    pub keys: Vec<TopKey>,
+    /// The keyed lists present (`images:`, `replicas:`), in source order.
+    pub lists: Vec<KeyedList>,
+}
+
+/// One top-level key.
+#[derive(Debug, Clone)]
+pub struct TopKey {
+    /// The key as written (after unquoting).
+    pub name: String,
+    /// 1-based line of the key.
+    pub line: usize,
+    /// Byte span of the key's lines: from the start of the key's line to the
+    /// end of its value's last line, without the final line break.
+    pub span: Range<usize>,
+}
+
+/// How a keyed list is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `- name: x` items on their own lines; `dash_col` is the column of `-`.
+    Block {
+        /// Byte column of each item's `-`.
+        dash_col: usize,
+        /// Byte column of the item's first key (so `key_col - dash_col` is the
+        /// item's inner indentation).
+        key_col: usize,
+    },
+    /// `[{name: x}, ...]`.
+    Flow,
+    /// `images:` with no value, or `images: []` written as an empty flow list
+    /// is [`Style::Flow`]; this is the null case.
+    Empty,
+}
+
+/// A top-level list of mappings keyed by `name` (`images:` or `replicas:`).
+#[derive(Debug, Clone)]
+pub struct KeyedList {
+    /// `images` or `replicas`.
+    pub key: String,
+    /// Whole lines, from the start of the key's line to the end of the list's
+    /// last line, without its final line break.
+    pub region: Range<usize>,
+    /// Block: the key's line (up to its line break). Flow: from the region's
+    /// start through `[` and anything before the first entry.
+    pub header: Range<usize>,
+    /// Block: empty at the region's end. Flow: from after the last entry
+    /// (or the header) to the region's end, `]` included.
+    pub trailer: Range<usize>,
+    /// How the list is written.
+    pub style: Style,
+    /// The entries in source order.
+    pub entries: Vec<Entry>,
+}
+
+/// One entry of a keyed list.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Block: from the start of the first line after the previous entry (so
+    /// comments and blank lines above an entry travel with it) to the end of
+    /// its last line, without the line break. Flow: `{` through `}`.
+    pub span: Range<usize>,
+    /// Offset of the entry's `-` (block) or `{` (flow).
+    pub start: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// The entry's fields in source order.
+    pub fields: Vec<Field>,
+}
+
+/// A `key: scalar` pair inside an entry.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The key (after unquoting).
+    pub key: String,
+    /// Byte span of the key token.
+    pub key_span: Range<usize>,
+    /// The scalar's value after unquoting and escape processing.
+    pub value: String,
+    /// Byte span of the value token, quotes included.
+    pub value_span: Range<usize>,
+    /// Whether the value was written plain (unquoted).
+    pub plain: bool,
+    /// 1-based line and column of the value.
+    pub line: usize,
+    /// 1-based column of the value.
+    pub col: usize,
+}
+
+impl Document<'_> {
+    /// The keyed list named `key`, if present.
+    pub fn list(&self, key: &str) -> Option<&KeyedList> {
+        self.lists.iter().find(|l| l.key == key)
+    }
+}
+
+impl Entry {
+    /// The field named `key`.
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    /// The value of the field named `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.field(key).map(|f| f.value.as_str())
+    }
+
+    /// The entry's identity (`name`), if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.get("name")
+    }
+}
+
+impl<'a> Document<'a> {
+    /// Locates the top-level keys and keyed lists of `src`.
+    pub fn parse(src: &'a str) -> Result<Self, Error> {
+        locate::locate(src)
+    }
+}
+
+/// Decodes raw file bytes as UTF-8, or says where they stop being UTF-8.
+pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
+    if let Some(i) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::at_offset(
+            bytes,
+            i,
+            "contains a NUL byte (binary data)",
+            "kustomization files are text; remove the NUL byte",
+        ));
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        Error::at_offset(
+            bytes,
+            e.valid_up_to(),
+            "is not valid UTF-8",
+            "re-encode the file as UTF-8 (kustomize reads nothing else)",
+        )
+    })
+}
+
+/// The kustomization file names kustomize recognises, in its lookup order.
+pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];

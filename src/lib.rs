@@ -1,0 +1,18 @@
+//! kustomerge: many CI pipelines writing image tags into one GitOps repo at
+//! once, with no failed pushes, no conflicts a machine could solve, and no lost
+//! or reformatted line.
+//!
+//! - [`kustomization`] finds byte spans in a kustomization file and splices
+//!   edits into them without re-serialising anything.
+//! - [`merge`] is the keyed three-way merge of `images:` and `replicas:`, plus
+//!   git's own line merge for everything else.
+//! - [`git`] is the only place that runs git.
+//! - [`commands`] holds one file per subcommand.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod git;
+pub mod kustomization;
+pub mod merge;
+pub mod version;

@@ -1,0 +1,142 @@
+//! Shared test utilities: the binary under test, hermetic git, temp repos.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `kustomerge` binary cargo built for this test run.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kustomerge"))
+}
+
+/// The repository's `fixtures/` folder.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// The shared corpus of real kustomization files, if present on this machine.
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// Makes a command hermetic: no system or global git config, a temp HOME,
+/// a fixed identity and dates, English messages, and `kustomerge` on PATH.
+pub fn hermetic(cmd: &mut Command, home: &Path) {
+    let bin_dir = bin().parent().unwrap().to_path_buf();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![bin_dir];
+    paths.extend(std::env::split_paths(&path));
+    cmd.env("PATH", std::env::join_paths(paths).unwrap())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", home.join(".gitconfig"))
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_CONFIG_PARAMETERS")
+        .env_remove("GIT_CONFIG_COUNT");
+}
+
+/// A temp directory with its own HOME, where git and kustomerge run hermetically.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// A hermetic `git` command run in `cwd`.
+    pub fn git_cmd(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::new("git");
+        hermetic(&mut cmd, &self.home());
+        cmd.current_dir(cwd);
+        cmd
+    }
+
+    /// Runs git in `cwd`, asserting success; returns stdout.
+    pub fn git(&self, cwd: &Path, args: &[&str]) -> String {
+        let out = self.git_cmd(cwd).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs git in `cwd` and returns the raw output, whatever the status.
+    pub fn git_out(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.git_cmd(cwd).args(args).output().unwrap()
+    }
+
+    /// A hermetic `kustomerge` command run in `cwd`.
+    pub fn kustomerge_cmd(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::new(bin());
+        hermetic(&mut cmd, &self.home());
+        cmd.current_dir(cwd);
+        cmd
+    }
+
+    /// Runs kustomerge in `cwd` and returns its output.
+    pub fn kustomerge(&self, cwd: &Path, args: &[&str]) -> Output {
+        self.kustomerge_cmd(cwd).args(args).output().unwrap()
+    }
+
+    /// A new repository at `name` with `main` checked out.
+    pub fn repo(&self, name: &str) -> PathBuf {
+        let dir = self.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.git(&dir, &["init", "-q", "-b", "main"]);
+        dir
+    }
+
+    /// Registers the driver in `repo`'s own config and attributes, the way
+    /// the README's manual setup does.
+    pub fn register_driver(&self, repo: &Path) {
+        self.git(
+            repo,
+            &["config", "merge.kustomize.driver", "kustomerge merge %O %A %B %L %P"],
+        );
+        let attrs = repo.join(".git/info/attributes");
+        std::fs::create_dir_all(attrs.parent().unwrap()).unwrap();
+        std::fs::write(
+            attrs,
+            "kustomization.yaml merge=kustomize\nkustomization.yml merge=kustomize\nKustomization merge=kustomize\n",
+        )
+        .unwrap();
+    }
+
+    /// Writes `content` to `repo/path` and commits it.
+    pub fn commit_file(&self, repo: &Path, path: &str, content: &[u8], msg: &str) {
+        let full = repo.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, content).unwrap();
+        self.git(repo, &["add", path]);
+        self.git(repo, &["commit", "-q", "-m", msg]);
+    }
+}
+
+/// stderr as text, for assertion messages.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
