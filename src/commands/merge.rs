@@ -1,8 +1,81 @@
-//! `kustomerge merge`: in progress.
+//! `kustomerge merge`: the git merge driver entry point.
+//!
+//! Git's contract (gitattributes(5)): read `%O %A %B`, leave the result in
+//! `%A`, exit 0 for clean, 1..=128 for a conflict, >128 for a failure. Nothing
+//! goes to stdout (git mixes it into its own output); diagnostics go to
+//! stderr. The result is written atomically, so a crash leaves `%A` intact.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
 
 use crate::cli::MergeArgs;
+use crate::exit;
+use crate::git::Git;
+use crate::merge::{self, Markers, Options};
 
-/// In progress.
-pub fn run(_args: &MergeArgs) -> u8 {
-    crate::exit::MERGE_FAILURE
+/// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
+fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {
+    match given {
+        Some(l) if l != placeholder && !l.is_empty() => l.clone(),
+        _ => default.to_owned(),
+    }
+}
+
+/// Runs the driver and returns git's exit code.
+pub fn run(args: &MergeArgs) -> u8 {
+    let path = args.path.as_deref().unwrap_or("kustomization");
+    match try_run(args, path) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("kustomerge: {path}: cannot merge: {err:#}");
+            exit::MERGE_FAILURE
+        }
+    }
+}
+
+fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let (base, current, other) = (read(&args.base)?, read(&args.current)?, read(&args.other)?);
+    let current_label = label(args.current_label.as_ref(), "%X", "ours");
+    let opts = Options {
+        policy: args.same_image,
+        // Git's inner merge of a criss-cross history labels its sides so.
+        virtual_base: current_label.starts_with("Temporary merge branch"),
+        markers: Markers {
+            current: current_label,
+            base: label(args.base_label.as_ref(), "%S", "base"),
+            other: label(args.other_label.as_ref(), "%Y", "theirs"),
+            size: merge::text::marker_size(args.marker_size, [&base, &current, &other]),
+        },
+        git: Git::new(),
+    };
+    let outcome = merge::merge(&base, &current, &other, &opts)?;
+    if let Some(reason) = &outcome.fallback {
+        eprintln!("kustomerge: {path}: using git's line merge: {reason}");
+    }
+    if outcome.bytes != current {
+        write_atomically(&args.current, &outcome.bytes)?;
+    }
+    if outcome.conflicts == 0 {
+        Ok(exit::SUCCESS)
+    } else {
+        eprintln!("kustomerge: {path}: {} conflict(s) left for you to resolve", outcome.conflicts);
+        Ok(exit::CONFLICT)
+    }
+}
+
+/// Writes via a temp file in the same directory and a rename, so a reader
+/// (or a crash) never sees half a file.
+pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = target.file_name().context("the result path has no file name")?;
+    let tmp = dir.join(format!(".{}.kustomerge-{}", name.to_string_lossy(), std::process::id()));
+    let mut file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, target).with_context(|| format!("renaming onto {}", target.display()))?;
+    Ok(())
 }

@@ -1,1 +1,313 @@
-//! The merge driver (in progress).
+//! The merge driver's pipeline: a keyed merge of `images:` and `replicas:`,
+//! git's own line merge for everything else, and a check of the result.
+//!
+//! 1. Trivial cases (a side equal to the base, or both sides equal) take the
+//!    changed side verbatim.
+//! 2. Each side is parsed into byte spans ([`Document`]). Each keyed list's
+//!    region is swapped for a placeholder line, giving each side's *rest*.
+//! 3. The rests merge by the three-way rule; only when both changed does
+//!    `git merge-file` run on them (with git's labels, marker size and the
+//!    repo's conflict style).
+//! 4. Each keyed list merges by `name` ([`keyed`]) and is rendered into the
+//!    placeholder ([`render`]), starting from the current side's bytes.
+//! 5. A clean result is parsed again: its lists must equal the planned ones
+//!    and its rest must equal the merged rest. Anything else, any parse
+//!    problem and any panic fall back to `git merge-file` on the original
+//!    inputs: exactly what git would have done without us.
+
+pub mod keyed;
+pub mod render;
+pub mod rule;
+pub mod text;
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::cli::SameImagePolicy;
+use crate::git::Git;
+use crate::kustomization::edit::splice;
+use crate::kustomization::schema::LISTS;
+use crate::kustomization::{Document, Entry, Eol, KeyedList, Style, decode};
+use render::ConflictStyle;
+use rule::{Pick, pick};
+pub use text::Markers;
+
+/// The three inputs, in git's argument order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// `%O`, the merge base.
+    Base = 0,
+    /// `%A`, the current side (in a rebase: the upstream being rebased onto).
+    Current = 1,
+    /// `%B`, the other side (in a rebase: the commit being replayed).
+    Other = 2,
+}
+
+impl fmt::Display for Which {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Base => "base",
+            Self::Current => "current",
+            Self::Other => "other",
+        })
+    }
+}
+
+/// Why the structured merge stepped aside for git's line merge. The message
+/// is printed as is: it names the input and line, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Fallback(pub String);
+
+/// How the merge should behave.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Same image, different versions.
+    pub policy: SameImagePolicy,
+    /// Labels and marker size.
+    pub markers: Markers,
+    /// Where git runs (the repository, for `merge.conflictStyle`).
+    pub git: Git,
+    /// Git's inner merge of a criss-cross history: conflicting entries keep
+    /// their base version (see [`ConflictStyle::VirtualBase`]).
+    pub virtual_base: bool,
+}
+
+/// The merge result.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The bytes to write to `%A`.
+    pub bytes: Vec<u8>,
+    /// Number of conflicts; 0 means clean and verified.
+    pub conflicts: usize,
+    /// Set when git's line merge produced the result, with the reason.
+    pub fallback: Option<String>,
+}
+
+/// One input as the merge sees it.
+#[derive(Debug)]
+pub struct Side<'d> {
+    /// The decoded source.
+    pub src: &'d str,
+    /// Its line endings.
+    pub eol: Eol,
+    /// The keyed list being merged, if this side has it.
+    pub list: Option<&'d KeyedList>,
+}
+
+impl Side<'_> {
+    /// The list's style, ignoring indentation: entries can be compared
+    /// byte-wise only between lists written the same way.
+    pub fn style_kind(&self) -> Option<std::mem::Discriminant<Style>> {
+        self.list.map(|l| std::mem::discriminant(&l.style))
+    }
+
+    /// An entry's bytes with the list's indentation and line endings removed.
+    pub fn normalized(&self, entry: &Entry) -> String {
+        self.masked(entry, false)
+    }
+
+    /// [`Self::normalized`] with every value blanked: what is left is the
+    /// entry's formatting (comments, key order, spacing, quoting aside).
+    pub fn skeleton(&self, entry: &Entry) -> String {
+        self.masked(entry, true)
+    }
+
+    fn masked(&self, entry: &Entry, mask: bool) -> String {
+        let text = if mask {
+            let edits = entry
+                .fields
+                .iter()
+                .map(|f| (f.value_span.start - entry.span.start..f.value_span.end - entry.span.start, "\u{1}".to_owned()))
+                .collect();
+            splice(&self.src[entry.span.clone()], edits)
+        } else {
+            self.src[entry.span.clone()].to_owned()
+        };
+        match self.list.map(|l| l.style) {
+            Some(Style::Block { dash_col, .. }) => crate::kustomization::edit::reindent(&text, dash_col, 0, Eol::Lf),
+            _ => text.replace("\r\n", "\n"),
+        }
+    }
+}
+
+const TOKEN: &str = "@@kustomerge-list:";
+
+fn token(key: &str) -> String {
+    format!("{TOKEN}{key}@@")
+}
+
+/// Merges `base`, `current` and `other`. Never panics: a panic in the
+/// structured merge is caught and reported as a fallback. Errors only when
+/// even git's line merge can't run.
+pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyhow::Result<Outcome> {
+    if current == other || base == other {
+        return Ok(clean(current));
+    }
+    if base == current {
+        return Ok(clean(other));
+    }
+    let structured = catch_unwind(AssertUnwindSafe(|| structured(base, current, other, opts)));
+    let reason = match structured {
+        Ok(Ok(outcome)) => return Ok(outcome),
+        Ok(Err(Fallback(reason))) => reason,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            format!("internal error in the structured merge ({msg}); please report it")
+        }
+    };
+    let merged = text::merge(&opts.git, base, current, other, &opts.markers)?;
+    Ok(Outcome {
+        bytes: merged.bytes,
+        conflicts: merged.conflicts,
+        fallback: Some(reason),
+    })
+}
+
+fn clean(bytes: &[u8]) -> Outcome {
+    Outcome {
+        bytes: bytes.to_vec(),
+        conflicts: 0,
+        fallback: None,
+    }
+}
+
+fn parse<'a>(which: Which, bytes: &'a [u8]) -> Result<Document<'a>, Fallback> {
+    let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
+    if src.contains(TOKEN) {
+        return Err(Fallback(format!("{which} input contains kustomerge's internal placeholder text")));
+    }
+    Document::parse(src).map_err(|e| Fallback(format!("{which} input, {e}")))
+}
+
+/// The text outside the keyed lists, each list's region replaced by its token.
+fn rest(doc: &Document<'_>) -> String {
+    splice(doc.src, doc.lists.iter().map(|l| (l.region.clone(), token(&l.key))).collect())
+}
+
+fn structured(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> Result<Outcome, Fallback> {
+    let docs = [parse(Which::Base, base)?, parse(Which::Current, current)?, parse(Which::Other, other)?];
+    let rests = docs.each_ref().map(rest);
+    let (mut merged, mut conflicts) = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
+        Pick::Current => (rests[1].clone(), 0),
+        Pick::Other => (rests[2].clone(), 0),
+        Pick::Conflict => {
+            let m = text::merge(&opts.git, rests[0].as_bytes(), rests[1].as_bytes(), rests[2].as_bytes(), &opts.markers)
+                .map_err(|e| Fallback(format!("{e:#}")))?;
+            let s = String::from_utf8(m.bytes).map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
+            (s, m.conflicts)
+        }
+    };
+    let merged_rest = merged.clone();
+    let mut intended = Vec::new();
+    let mut style: Option<ConflictStyle> = None;
+    for schema in LISTS {
+        let sides = docs.each_ref().map(|d| Side {
+            src: d.src,
+            eol: d.eol,
+            list: d.list(schema.key),
+        });
+        if sides.iter().all(|s| s.list.is_none()) {
+            continue;
+        }
+        let target = target(&sides)?;
+        let tlist = target.list.expect("target has the list");
+        let (header, trailer) = edges(&sides, target)?;
+        let plan = keyed::plan(schema, sides.each_ref(), tlist.style, opts.policy)?;
+        if matches!(tlist.style, Style::Empty) && !plan.entries.is_empty() {
+            return Err(Fallback(format!("`{}:` is empty on one side and filled on another in a way kustomerge can't place", schema.key)));
+        }
+        let cstyle = if plan.conflicts == 0 {
+            ConflictStyle::Merge
+        } else {
+            *style.get_or_insert_with(|| conflict_style(opts))
+        };
+        let region = render::region(&plan, sides.each_ref(), target, header, trailer, &opts.markers, cstyle);
+        let tok = token(schema.key);
+        let present = merged.contains(&tok);
+        if !present && !plan.entries.is_empty() {
+            return Err(Fallback(format!("one side removed `{}:` while the other changed it", schema.key)));
+        }
+        merged = merged.replace(&tok, &region);
+        conflicts += plan.conflicts;
+        intended.push((schema.key, present.then_some(plan.intended)));
+    }
+    if conflicts == 0 {
+        verify(&merged, &merged_rest, &intended)?;
+    }
+    Ok(Outcome {
+        bytes: merged.into_bytes(),
+        conflicts,
+        fallback: None,
+    })
+}
+
+/// Picks the list whose layout the result keeps: the current side's, unless
+/// only the other side restyled or re-indented the list.
+fn target<'s, 'd>(sides: &'s [Side<'d>; 3]) -> Result<&'s Side<'d>, Fallback> {
+    let shape = |s: &Side<'_>| s.list.map(|l| l.style);
+    let [o, a, b] = sides;
+    Ok(match (a.list, b.list) {
+        (Some(_), Some(_)) if shape(a) == shape(o) && shape(b) != shape(o) => b,
+        (Some(_), _) => a,
+        (None, Some(_)) => b,
+        (None, None) => o,
+    })
+}
+
+/// The list's header (the key's line, or a flow list's opening) and trailer,
+/// by the three-way rule when all sides write the list the same way.
+fn edges<'d>(sides: &[Side<'d>; 3], target: &Side<'d>) -> Result<(&'d str, &'d str), Fallback> {
+    let texts = |s: &Side<'d>| s.list.map(|l| (&s.src[l.header.clone()], &s.src[l.trailer.clone()]));
+    let tl = target.list.expect("target has the list");
+    let own = (&target.src[tl.header.clone()], &target.src[tl.trailer.clone()]);
+    let [o, a, b] = sides;
+    if a.style_kind() != b.style_kind() || o.style_kind() != a.style_kind() {
+        return Ok(own);
+    }
+    let (to, ta, tb) = (texts(o), texts(a), texts(b));
+    match pick(Some(&to), &ta, &tb) {
+        Pick::Current => Ok(ta.unwrap_or(own)),
+        Pick::Other => Ok(tb.unwrap_or(own)),
+        Pick::Conflict => Err(Fallback(format!("both sides changed the `{}:` line differently", tl.key))),
+    }
+}
+
+fn conflict_style(opts: &Options) -> ConflictStyle {
+    if opts.virtual_base {
+        return ConflictStyle::VirtualBase;
+    }
+    match opts.git.run(["config", "merge.conflictStyle"]) {
+        Ok(s) if s.contains("diff3") => ConflictStyle::Diff3,
+        _ => ConflictStyle::Merge,
+    }
+}
+
+/// Re-parses a clean result: each list must hold exactly the planned entries,
+/// in order, and the text around them must be exactly the merged rest.
+fn verify(merged: &str, merged_rest: &str, intended: &[(&str, Option<Vec<keyed::Intended>>)]) -> Result<(), Fallback> {
+    let doc = Document::parse(merged)
+        .map_err(|e| Fallback(format!("the merged result would not parse ({e}); this is a kustomerge bug, please report it")))?;
+    for (key, want) in intended {
+        let got = doc.list(key).map(|l| {
+            l.entries
+                .iter()
+                .map(|e| {
+                    let fields = e.fields.iter().map(|f| (f.key.clone(), f.value.clone())).collect();
+                    (e.name().unwrap_or_default().to_owned(), fields)
+                })
+                .collect::<Vec<keyed::Intended>>()
+        });
+        if got != *want {
+            return Err(Fallback(format!("the merged `{key}:` did not re-parse as planned; this is a kustomerge bug, please report it")));
+        }
+    }
+    if rest(&doc) != merged_rest {
+        return Err(Fallback("the text around the merged lists changed unexpectedly; this is a kustomerge bug, please report it".into()));
+    }
+    Ok(())
+}

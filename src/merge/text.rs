@@ -1,0 +1,117 @@
+//! The line merge: git's own `git merge-file`, for the text outside the keyed
+//! lists and for whole files kustomerge can't model.
+//!
+//! We shell out rather than reimplement: in merge style git runs xdiff at the
+//! zealous level and folds nearby conflicts, writes CRLF markers in CRLF
+//! files, and aligns repeated lines its own way. No pure-Rust merge matched it
+//! byte for byte (see README, "Crates"), and the fallback must be exactly what
+//! git would have done without us.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context;
+
+use crate::git::Git;
+
+/// Conflict labels and marker size, as git passes them to a driver.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    /// Label after `<<<<<<<`.
+    pub current: String,
+    /// Label after `|||||||` (diff3 style).
+    pub base: String,
+    /// Label after `>>>>>>>`.
+    pub other: String,
+    /// Length of each marker run.
+    pub size: usize,
+}
+
+/// A line-merged text and its number of conflicts.
+#[derive(Debug)]
+pub struct TextMerge {
+    /// The merged bytes, markers included.
+    pub bytes: Vec<u8>,
+    /// How many conflict hunks git reported.
+    pub conflicts: usize,
+}
+
+/// Merges three buffers with `git merge-file`, through temp files.
+pub fn merge(git: &Git, base: &[u8], current: &[u8], other: &[u8], markers: &Markers) -> anyhow::Result<TextMerge> {
+    let dir = TempDir::new()?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<PathBuf> {
+        let path = dir.0.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    };
+    let (o, a, b) = (write("base", base)?, write("current", current)?, write("other", other)?);
+    let out = git.merge_file(
+        &a,
+        &o,
+        &b,
+        [&markers.current, &markers.base, &markers.other],
+        markers.size,
+    )?;
+    Ok(TextMerge {
+        bytes: out.bytes,
+        conflicts: out.conflicts,
+    })
+}
+
+/// A private temp directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "kustomerge-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A marker size that can't be confused with lines already in the inputs:
+/// `requested`, or one longer than the longest marker-like run present (as jj
+/// does), so a file that holds `=======` in a comment still gets
+/// unambiguous conflict markers.
+pub fn marker_size(requested: usize, inputs: [&[u8]; 3]) -> usize {
+    let mut size = requested;
+    for input in inputs {
+        for line in input.split(|&b| b == b'\n') {
+            let Some(&c) = line.first() else { continue };
+            if !matches!(c, b'<' | b'>' | b'=' | b'|') {
+                continue;
+            }
+            let run = line.iter().take_while(|&&b| b == c).count();
+            let rest = &line[run..];
+            if run >= size && (rest.is_empty() || rest[0] == b' ' || rest == b"\r") {
+                size = run + 1;
+            }
+        }
+    }
+    size
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn marker_size_grows_past_markers_in_the_inputs() {
+        assert_eq!(super::marker_size(7, [b"a\n", b"b\n", b"c\n"]), 7);
+        assert_eq!(super::marker_size(7, [b"=======\n", b"", b""]), 8);
+        assert_eq!(super::marker_size(7, [b"", b"<<<<<<<<< x\r\n", b""]), 10);
+        assert_eq!(super::marker_size(7, [b"", b"", b"==== short\n"]), 7);
+    }
+}
