@@ -1,1 +1,64 @@
-//! Tests for this area are added with its implementation.
+//! `fixtures/merge/<case>/{base,current,other,expected}.yaml`: one folder per
+//! behaviour, run through the real binary the way git runs a driver. A case
+//! with `EXPECT_CONFLICT` (holding the number of marker blocks) must exit 1;
+//! an `args` file adds options; a case named `*_fall(s)_back*` must say on
+//! stderr that git's line merge was used.
+
+use std::fs;
+
+use crate::common::{Sandbox, fixtures, stderr};
+
+#[test]
+fn every_merge_fixture_gives_its_expected_bytes() {
+    let sb = Sandbox::new();
+    let mut cases: Vec<_> = fs::read_dir(fixtures().join("merge"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 40, "fixture folder went missing");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let work = sb.path().join(&name);
+        fs::create_dir_all(&work).unwrap();
+        fs::copy(case.join("current.yaml"), work.join("current")).unwrap();
+        let args = fs::read_to_string(case.join("args")).unwrap_or_default();
+        let mut cmd = sb.kustomerge_cmd(&work);
+        cmd.arg("merge").args(args.split_whitespace());
+        cmd.arg(case.join("base.yaml")).arg("current").arg(case.join("other.yaml"));
+        cmd.args(["7", "kustomization.yaml"]);
+        let out = cmd.output().unwrap();
+        let got = fs::read(work.join("current")).unwrap();
+        let want = fs::read(case.join("expected.yaml")).unwrap();
+        let conflicts = fs::read_to_string(case.join("EXPECT_CONFLICT")).ok();
+        let code = out.status.code();
+        if got != want {
+            failures.push(format!(
+                "{name}: bytes differ\n--- got\n{}\n--- want\n{}",
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want)
+            ));
+        }
+        match &conflicts {
+            Some(n) => {
+                let markers = String::from_utf8_lossy(&got).lines().filter(|l| l.starts_with("<<<<<<< ")).count();
+                if code != Some(1) || markers.to_string() != n.trim() {
+                    failures.push(format!("{name}: want exit 1 with {} marker block(s), got {code:?} with {markers}", n.trim()));
+                }
+            }
+            None => {
+                if code != Some(0) || got.windows(8).any(|w| w == b"<<<<<<< ") {
+                    failures.push(format!("{name}: want a clean exit 0, got {code:?}: {}", stderr(&out)));
+                }
+            }
+        }
+        if name.contains("_fall") != stderr(&out).contains("using git's line merge") {
+            failures.push(format!("{name}: fallback message mismatch: {}", stderr(&out)));
+        }
+        if !out.stdout.is_empty() {
+            failures.push(format!("{name}: the driver wrote to stdout, which git mixes into its own output"));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
