@@ -158,7 +158,15 @@ fn next_line(src: &str, end: usize) -> usize {
 
 impl<'a> Walker<'a> {
     fn next(&mut self) -> Result<Ev<'a>, Error> {
-        match self.parser.next_event() {
+        // Comments are presentation only; entry spans are line-based and
+        // already carry them.
+        let next = loop {
+            match self.parser.next_event() {
+                Some(Ok((Event::Comment(..), _))) => {}
+                other => break other,
+            }
+        };
+        match next {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(Error::new(
                 e.marker().line(),
