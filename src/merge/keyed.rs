@@ -128,7 +128,7 @@ pub fn plan<'d>(
             ib.by_name.get(name).copied(),
         );
         let planned = match (ea, eb) {
-            (Some(ea), Some(eb)) => merge_entry(schema, sides, eo, ea, eb, target_style, policy),
+            (Some(ea), Some(eb)) => untouched(sides, eo, ea, eb).or_else(|| merge_entry(schema, sides, eo, ea, eb, target_style, policy)),
             (Some(ea), None) => one_sided(sides, Which::Current, eo, ea),
             (None, Some(eb)) => one_sided(sides, Which::Other, eo, eb),
             (None, None) => None,
@@ -164,6 +164,24 @@ pub fn plan<'d>(
         entries,
         intended,
         conflicts,
+    })
+}
+
+/// The common case, decided on bytes alone: an entry at most one side
+/// touched. Most entries of a large list take this path.
+fn untouched<'d>(sides: [&Side<'d>; 3], eo: Option<&'d Entry>, ea: &'d Entry, eb: &'d Entry) -> Option<Planned<'d>> {
+    let text = |w: Which, e: &Entry| &sides[w as usize].src[e.span.clone()];
+    let (ta, tb) = (text(Which::Current, ea), text(Which::Other, eb));
+    let to = eo.map(|e| text(Which::Base, e));
+    let (carrier, entry) = match pick(to, ta, tb) {
+        Pick::Current => (Which::Current, ea),
+        Pick::Other => (Which::Other, eb),
+        Pick::Conflict => return None,
+    };
+    Some(Planned::Clean {
+        carrier,
+        entry,
+        tokens: Vec::new(),
     })
 }
 

@@ -189,8 +189,16 @@ fn rest(doc: &Document<'_>) -> String {
     splice(doc.src, doc.lists.iter().map(|l| (l.region.clone(), token(&l.key))).collect())
 }
 
-fn structured(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> Result<Outcome, Fallback> {
-    let docs = [parse(Which::Base, base)?, parse(Which::Current, current)?, parse(Which::Other, other)?];
+fn structured<'a>(base: &'a [u8], current: &'a [u8], other: &'a [u8], opts: &Options) -> Result<Outcome, Fallback> {
+    // Parsing dominates on large files; the three sides are independent.
+    let [o, a, b] = std::thread::scope(|s| {
+        let o = s.spawn(|| parse(Which::Base, base));
+        let a = s.spawn(|| parse(Which::Current, current));
+        let b = parse(Which::Other, other);
+        [o.join(), a.join(), Ok(b)]
+    });
+    let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| r.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let docs = [join(o)?, join(a)?, join(b)?];
     let rests = docs.each_ref().map(rest);
     let (mut merged, mut conflicts) = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
         Pick::Current => (rests[1].clone(), 0),
