@@ -1,8 +1,19 @@
-//! `kustomerge set-replicas`: not built yet.
+//! `kustomerge set-replicas`: `kustomize edit set replicas` without the
+//! rewrite. It shares everything with `set-image` (file lookup, the
+//! schema-driven setter, atomic writes, `--commit` trailers); only the
+//! grammar differs.
 
+use super::set_image::Request;
 use crate::cli::SetReplicasArgs;
+use crate::kustomization::image_arg;
 
-/// Not built yet.
-pub fn run(_args: &SetReplicasArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("set-replicas is not built yet")
+/// Runs `set-replicas`.
+pub fn run(args: &SetReplicasArgs) -> anyhow::Result<u8> {
+    let request = Request::Replicas(image_arg::parse_replicas(&args.replicas)?);
+    request.run(
+        args.file.as_deref(),
+        &args.replicas,
+        args.commit,
+        args.message.as_deref(),
+    )
 }

@@ -14,7 +14,9 @@
 mod locate;
 
 pub mod edit;
+pub mod image_arg;
 pub mod schema;
+pub mod setter;
 
 use std::ops::Range;
 
