@@ -77,13 +77,13 @@ fn index<'d>(list: Option<&'d KeyedList>, which: Which) -> Result<Indexed<'d>, F
         let key = &list.expect("entries imply a list").key;
         let Some(name) = entry.name() else {
             return Err(Fallback(format!(
-                "{which} line {}: an entry of `{key}:` has no `name`; left to git's line merge",
+                "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
                 entry.line
             )));
         };
         if ix.by_name.insert(name, entry).is_some() {
             return Err(Fallback(format!(
-                "{which} line {}: `{key}:` names `{name}` twice, and kustomize applies duplicates in order; left to git's line merge",
+                "{which} input, line {}: `{key}:` names `{name}` twice; kustomize applies duplicates in order, so git's line merge handles the file (merge the two entries into one)",
                 entry.line
             )));
         }

@@ -189,7 +189,16 @@ fn rest(doc: &Document<'_>) -> String {
     splice(doc.src, doc.lists.iter().map(|l| (l.region.clone(), token(&l.key))).collect())
 }
 
+/// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
+/// `=panic` panics inside the structured merge, to prove the panic is caught.
+const FALLBACK_ENV: &str = "KUSTOMERGE_FALLBACK";
+
 fn structured<'a>(base: &'a [u8], current: &'a [u8], other: &'a [u8], opts: &Options) -> Result<Outcome, Fallback> {
+    match std::env::var(FALLBACK_ENV).as_deref() {
+        Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
+        Ok(v) if !v.is_empty() && v != "0" => return Err(Fallback(format!("{FALLBACK_ENV} is set"))),
+        _ => {}
+    }
     // Parsing dominates on large files; the three sides are independent.
     let [o, a, b] = std::thread::scope(|s| {
         let o = s.spawn(|| parse(Which::Base, base));

@@ -62,3 +62,34 @@ fn every_merge_fixture_gives_its_expected_bytes() {
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
 }
+
+/// A panic in the structured merge is caught: the driver answers with exactly
+/// what `git merge-file` gives, exit code included, plus a warning.
+#[test]
+fn a_panic_in_the_structured_merge_falls_back_to_git_merge_file() {
+    let sb = Sandbox::new();
+    let case = fixtures().join("merge/both_append_different_images");
+    for (env, needle) in [("panic", "internal error"), ("1", "KUSTOMERGE_FALLBACK is set")] {
+        fs::copy(case.join("current.yaml"), sb.path().join("current")).unwrap();
+        let out = sb
+            .kustomerge_cmd(sb.path())
+            .env("KUSTOMERGE_FALLBACK", env)
+            .arg("merge")
+            .arg(case.join("base.yaml"))
+            .arg("current")
+            .arg(case.join("other.yaml"))
+            .output()
+            .unwrap();
+        let git = sb
+            .git_cmd(sb.path())
+            .args(["merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs"])
+            .arg(case.join("current.yaml"))
+            .arg(case.join("base.yaml"))
+            .arg(case.join("other.yaml"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "git conflicts on both-append: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{}", stderr(&out));
+        assert_eq!(fs::read(sb.path().join("current")).unwrap(), git.stdout);
+    }
+}
