@@ -1,7 +1,7 @@
 //! `fixtures/merge/<case>/{base,current,other,expected}.yaml`: one folder per
 //! behaviour, run through the real binary the way git runs a driver. A case
 //! with `EXPECT_CONFLICT` (holding the number of marker blocks) must exit 1;
-//! an `args` file adds options; a case named `*_fall(s)_back*` must say on
+//! an `args` file adds options, one per line; a case named `*_fall(s)_back*` must say on
 //! stderr that git's line merge was used.
 
 use std::fs;
@@ -25,7 +25,7 @@ fn every_merge_fixture_gives_its_expected_bytes() {
         fs::copy(case.join("current.yaml"), work.join("current")).unwrap();
         let args = fs::read_to_string(case.join("args")).unwrap_or_default();
         let mut cmd = sb.kustomerge_cmd(&work);
-        cmd.arg("merge").args(args.split_whitespace());
+        cmd.arg("merge").args(args.lines());
         cmd.arg(case.join("base.yaml")).arg("current").arg(case.join("other.yaml"));
         cmd.args(["7", "kustomization.yaml"]);
         let out = cmd.output().unwrap();
