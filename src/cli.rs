@@ -220,6 +220,9 @@ pub struct DemoArgs {
     /// Layout of the overlay's image list.
     #[arg(long, value_enum, default_value_t = Layout::Block)]
     pub layout: Layout,
+    /// Also run the jobs one at a time (the serialised baseline).
+    #[arg(long)]
+    pub serial: bool,
 }
 
 /// Arguments of `completions`.

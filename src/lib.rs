@@ -15,4 +15,5 @@ pub mod exit;
 pub mod git;
 pub mod kustomization;
 pub mod merge;
+pub mod push;
 pub mod version;

@@ -1,8 +1,41 @@
-//! `kustomerge push`: not built yet.
+//! `kustomerge push`: the command-line face of [`crate::push`].
+//!
+//! The loop lives in `src/push/`; this file turns arguments into options and
+//! the outcome into an exit code and, with `--json`, one JSON object on
+//! stdout (stderr carries the progress lines either way, so CI logs show
+//! them even when stdout is captured).
+
+use std::time::Duration;
+
+use anyhow::Context;
 
 use crate::cli::PushArgs;
+use crate::push::{self, Options};
 
-/// Not built yet.
-pub fn run(_args: &PushArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("push is not built yet")
+/// Runs `push` and returns its exit code.
+pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
+    let opts = Options {
+        remote: args.remote.clone(),
+        branch: args.branch.clone(),
+        budget: Duration::from_secs(args.budget),
+        max_attempts: args.max_attempts.max(1),
+        no_downgrade: args.no_downgrade,
+        exe: std::env::current_exe().context("could not find the kustomerge binary's own path")?,
+    };
+    match push::run(&opts) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+            Ok(report.result.exit_code())
+        }
+        Err(err) => {
+            // Pipelines parsing stdout still get one object.
+            if args.json {
+                let error = serde_json::json!({ "result": "error", "message": format!("{err:#}") });
+                println!("{error}");
+            }
+            Err(err)
+        }
+    }
 }

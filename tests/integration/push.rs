@@ -1,1 +1,344 @@
-//! Tests for this area are added with its implementation.
+//! `kustomerge push` and `kustomerge demo` against real bare repositories on
+//! local disk, with real parallel processes where a race is the point.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use kustomerge::cli::Layout;
+use kustomerge::push::race::{self, Arena, OVERLAY, Pipeline};
+use serde_json::Value;
+
+use crate::common::{Sandbox, bin, stderr};
+
+/// A bare remote whose `main` holds the demo overlay for three images.
+fn remote(sb: &Sandbox) -> PathBuf {
+    let seed = sb.repo("seed");
+    sb.commit_file(
+        &seed,
+        OVERLAY,
+        race::overlay(3, Layout::Block).as_bytes(),
+        "overlay",
+    );
+    let bare = sb.path().join("remote.git");
+    sb.git(sb.path(), &["clone", "-q", "--bare", "seed", "remote.git"]);
+    bare
+}
+
+fn clone(sb: &Sandbox, bare: &Path, name: &str) -> PathBuf {
+    sb.git(sb.path(), &["clone", "-q", &bare.to_string_lossy(), name]);
+    sb.path().join(name)
+}
+
+/// `set-image --commit` in `repo`.
+fn set_image(sb: &Sandbox, repo: &Path, arg: &str) {
+    let out = sb.kustomerge(repo, &["set-image", "-f", OVERLAY, "--commit", arg]);
+    assert!(out.status.success(), "set-image failed: {}", stderr(&out));
+}
+
+/// Edits the overlay with a plain text replace and commits it (no trailer).
+fn commit_edit(sb: &Sandbox, repo: &Path, from: &str, to: &str, msg: &str) {
+    let text = std::fs::read_to_string(repo.join(OVERLAY)).unwrap();
+    assert!(text.contains(from), "{from:?} not in the overlay");
+    std::fs::write(repo.join(OVERLAY), text.replacen(from, to, 1)).unwrap();
+    sb.git(repo, &["commit", "-q", "-am", msg]);
+}
+
+/// Runs `push --json` plus `extra` in `repo`; returns the output and the JSON.
+fn push(sb: &Sandbox, repo: &Path, extra: &[&str]) -> (Output, Value) {
+    let mut args = vec!["push", "--json"];
+    args.extend(extra);
+    let out = sb.kustomerge(repo, &args);
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON on stdout ({e}); stderr: {}", stderr(&out)));
+    (out, json)
+}
+
+fn remote_overlay(sb: &Sandbox, bare: &Path) -> String {
+    sb.git(bare, &["show", &format!("main:{OVERLAY}")])
+}
+
+fn rev(sb: &Sandbox, repo: &Path, what: &str) -> String {
+    sb.git(repo, &["rev-parse", what]).trim().to_owned()
+}
+
+/// Not mid-rebase, nothing unmerged, nothing modified.
+fn assert_clean(sb: &Sandbox, repo: &Path) {
+    assert!(!repo.join(".git/rebase-merge").exists(), "left mid-rebase");
+    assert!(!repo.join(".git/rebase-apply").exists(), "left mid-rebase");
+    assert_eq!(
+        sb.git(repo, &["ls-files", "-u"]),
+        "",
+        "unmerged entries left"
+    );
+    assert_eq!(
+        sb.git(repo, &["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+}
+
+fn race_all_land(layout: Layout) {
+    let arena = Arena::new(&bin(), 20, layout).unwrap();
+    let report = arena
+        .race("kustomerge", Pipeline::Kustomerge, true)
+        .unwrap();
+    let failures: Vec<_> = report
+        .jobs
+        .iter()
+        .filter_map(|j| j.error.as_deref())
+        .collect();
+    assert_eq!(report.landed(), 20, "failures: {failures:#?}");
+    assert!(
+        report.missing.is_empty(),
+        "tags missing from the final file: {:?}",
+        report.missing
+    );
+    // The jobs really raced (otherwise this test would prove nothing).
+    assert!(report.retries() > 0, "no job ever lost a race");
+}
+
+#[test]
+fn twenty_parallel_jobs_all_land_on_a_block_list() {
+    race_all_land(Layout::Block);
+}
+
+#[test]
+fn twenty_parallel_jobs_all_land_on_a_flow_list() {
+    race_all_land(Layout::Flow);
+}
+
+#[test]
+fn commits_without_trailers_are_rebased_through_the_driver() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+    let last = "  - name: registry.example.com/shop/svc-02\n    newTag: 1.0.0\n";
+    commit_edit(
+        &sb,
+        &a,
+        last,
+        &format!("{last}  - name: cache\n    newTag: 7.2.0\n"),
+        "add cache",
+    );
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    commit_edit(
+        &sb,
+        &b,
+        last,
+        &format!("{last}  - name: search\n    newTag: 8.1.0\n"),
+        "add search",
+    );
+
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "landed");
+    assert_eq!(json["rebased"][0]["subject"], "add search");
+    assert_eq!(json["reapplied"].as_array().unwrap().len(), 0);
+    let text = remote_overlay(&sb, &bare);
+    assert!(text.contains("name: cache\n    newTag: 7.2.0"), "{text}");
+    assert!(text.contains("name: search\n    newTag: 8.1.0"), "{text}");
+    assert_eq!(rev(&sb, &b, "HEAD"), json["sha"].as_str().unwrap());
+    assert_clean(&sb, &b);
+}
+
+#[test]
+fn a_real_conflict_aborts_the_rebase_and_exits_4() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+    commit_edit(
+        &sb,
+        &a,
+        "namespace: shop-prod",
+        "namespace: shop-blue",
+        "blue",
+    );
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    commit_edit(
+        &sb,
+        &b,
+        "namespace: shop-prod",
+        "namespace: shop-green",
+        "green",
+    );
+    let ours = rev(&sb, &b, "HEAD");
+
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(json["result"], "conflict");
+    assert_eq!(json["conflict"]["files"][0]["path"], OVERLAY);
+    assert_eq!(json["conflict"]["files"][0]["keys"][0], "namespace");
+    assert!(stderr(&out).contains(OVERLAY), "{}", stderr(&out));
+    // The clone is back on its own commit, on its branch, not mid-rebase.
+    assert_clean(&sb, &b);
+    assert_eq!(rev(&sb, &b, "HEAD"), ours);
+    assert_eq!(
+        sb.git(&b, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/main"
+    );
+    assert!(remote_overlay(&sb, &bare).contains("namespace: shop-blue"));
+}
+
+#[test]
+fn a_pre_receive_hook_rejection_is_not_retried_and_exits_6() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'policy: deploys are frozen until Monday' >&2\nexit 1\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let b = clone(&sb, &bare, "b");
+    set_image(&sb, &b, "registry.example.com/shop/svc-01:1.2.0");
+    let ours = rev(&sb, &b, "HEAD");
+
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(json["result"], "rejected");
+    assert_eq!(json["attempts"], 1);
+    assert!(
+        stderr(&out).contains("deploys are frozen until Monday"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("lost the race"), "{}", stderr(&out));
+    assert_eq!(rev(&sb, &b, "HEAD"), ours);
+    assert_clean(&sb, &b);
+}
+
+#[test]
+fn no_downgrade_skips_an_older_build_without_an_empty_commit() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (newer, older) = (clone(&sb, &bare, "newer"), clone(&sb, &bare, "older"));
+    set_image(&sb, &newer, "registry.example.com/shop/svc-00:2.0.0");
+    let (out, json) = push(&sb, &newer, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["reapplied"][0]["result"], "changed");
+    let tip = rev(&sb, &bare, "main");
+
+    // The older build finishes last.
+    set_image(&sb, &older, "registry.example.com/shop/svc-00:1.5.0");
+    let (out, json) = push(&sb, &older, &["--no-downgrade"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "noop");
+    assert_eq!(json["skipped"][0]["result"], "skipped-newer");
+    assert_eq!(rev(&sb, &bare, "main"), tip, "something was pushed");
+    assert_eq!(
+        rev(&sb, &older, "HEAD"),
+        tip,
+        "an empty commit was left behind"
+    );
+    assert!(remote_overlay(&sb, &bare).contains("newTag: 2.0.0"));
+    assert_clean(&sb, &older);
+}
+
+#[test]
+fn a_shallow_clone_lands_and_stays_shallow() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let other = clone(&sb, &bare, "other");
+    for n in 1..=3 {
+        set_image(
+            &sb,
+            &other,
+            &format!("registry.example.com/shop/svc-02:1.0.{n}"),
+        );
+        sb.git(&other, &["push", "-q", "origin", "main"]);
+    }
+    let url = format!("file://{}", bare.display());
+    sb.git(sb.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    let shallow = sb.path().join("shallow");
+    // Others keep pushing after the shallow checkout.
+    set_image(&sb, &other, "registry.example.com/shop/svc-02:1.0.9");
+    sb.git(&other, &["push", "-q", "origin", "main"]);
+    set_image(&sb, &shallow, "registry.example.com/shop/svc-01:3.0.0");
+
+    let (out, json) = push(&sb, &shallow, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "landed");
+    let text = remote_overlay(&sb, &bare);
+    assert!(text.contains("svc-01\n    newTag: 3.0.0"), "{text}");
+    assert!(text.contains("svc-02\n    newTag: 1.0.9"), "{text}");
+    assert_eq!(
+        sb.git(&shallow, &["rev-parse", "--is-shallow-repository"])
+            .trim(),
+        "true"
+    );
+}
+
+#[test]
+fn preconditions_are_checked_before_anything_moves() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let repo = clone(&sb, &bare, "c");
+
+    // Nothing ahead of the remote: a successful no-op.
+    let (out, json) = push(&sb, &repo, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "noop");
+
+    // A dirty work tree is refused.
+    std::fs::write(repo.join(OVERLAY), "namespace: dirty\n").unwrap();
+    let (out, json) = push(&sb, &repo, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json["result"], "error");
+    assert!(
+        stderr(&out).contains("uncommitted changes"),
+        "{}",
+        stderr(&out)
+    );
+    sb.git(&repo, &["checkout", "-q", "--", OVERLAY]);
+
+    // No identity: a clear error, not a failure halfway through a rebase.
+    set_image(&sb, &repo, "registry.example.com/shop/svc-01:1.3.0");
+    sb.git(&repo, &["config", "user.useConfigOnly", "true"]);
+    let mut cmd = sb.kustomerge_cmd(&repo);
+    for var in [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.arg("push").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("identity"), "{}", stderr(&out));
+
+    // A detached HEAD needs --branch, and then lands.
+    sb.git(&repo, &["checkout", "-q", "--detach"]);
+    let (out, _) = push(&sb, &repo, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--branch"), "{}", stderr(&out));
+    let (out, json) = push(&sb, &repo, &["--branch", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "landed");
+    assert!(remote_overlay(&sb, &bare).contains("newTag: 1.3.0"));
+}
+
+#[test]
+fn demo_races_both_pipelines_and_prints_the_table() {
+    let sb = Sandbox::new();
+    let out = sb.kustomerge(sb.path(), &["demo", "--jobs", "4", "--layout", "flow"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}\n{}", stderr(&out));
+    assert!(
+        table.contains("| 4 jobs, flow layout | plain git"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| landed |") && table.contains("| 4/4 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| lost updates (tag not in final file) |"),
+        "{table}"
+    );
+}

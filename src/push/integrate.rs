@@ -1,0 +1,470 @@
+//! Step 2 of the loop: put our commits on the freshly fetched tip.
+//!
+//! A commit made by `set-image --commit` (or `set-replicas --commit`) records
+//! its edit as a trailer, so instead of merging it we redo the edit on the new
+//! tip. That can't conflict, survives other writers reformatting the file, and
+//! lets `--no-downgrade` judge against what is really there now. Every other
+//! commit (a human's, a bot's, a multi-file change) is rebased with the merge
+//! driver active, which is the only way to combine edits we don't understand.
+//!
+//! Commits are carried over in their original order, one run at a time, so a
+//! reapplied edit never jumps ahead of a commit it was made on top of. The
+//! work happens on a detached HEAD: the user's branch only moves once the push
+//! has landed (see `Restore` in the parent module).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::commands::set_image::{IMAGE_TRAILER, REPLICAS_TRAILER, Reapplied, reapply};
+use crate::git::Git;
+
+/// Trailers that `set-image --commit` and `set-replicas --commit` write.
+pub const TRAILER_KEYS: [&str; 2] = [IMAGE_TRAILER, REPLICAS_TRAILER];
+
+/// One edit recorded in a commit trailer: `Key: <path> <arg>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// The trailer key, e.g. `Kustomerge-Set-Image`.
+    pub key: String,
+    /// The trailer value, `<path> <arg>`.
+    pub value: String,
+}
+
+impl Edit {
+    /// The file the edit applies to, relative to the repository root. The
+    /// argument never holds a space (`--commit` refuses one), so the path is
+    /// everything before the last one, spaces included.
+    fn path(&self) -> &str {
+        self.value.rsplit_once(' ').map_or("", |(p, _)| p.trim())
+    }
+}
+
+impl std::fmt::Display for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.value)
+    }
+}
+
+/// One local commit not yet on the remote branch.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// Full SHA.
+    pub sha: String,
+    /// First line of the message.
+    pub subject: String,
+    /// More than one parent.
+    pub merge: bool,
+    /// The recorded edits, when the commit touches nothing but their files.
+    pub edits: Option<Vec<Edit>>,
+}
+
+/// Our commits between `tip` and `head`, oldest first.
+pub fn local_commits(git: &Git, tip: Option<&str>, head: &str) -> anyhow::Result<Vec<Commit>> {
+    let range = match tip {
+        Some(tip) => format!("{tip}..{head}"),
+        None => head.to_owned(),
+    };
+    let list = git.run(["rev-list", "--reverse", "--topo-order", "--parents", &range])?;
+    list.lines()
+        .map(|line| {
+            let mut shas = line.split(' ');
+            let sha = shas.next().unwrap_or_default().to_owned();
+            let parents = shas.count();
+            describe(git, sha, parents)
+        })
+        .collect()
+}
+
+fn describe(git: &Git, sha: String, parents: usize) -> anyhow::Result<Commit> {
+    let shown = git.run(["show", "-s", "--format=%s%x00%(trailers:only,unfold)", &sha])?;
+    let (subject, trailers) = shown.split_once('\0').unwrap_or((&shown, ""));
+    let edits: Vec<Edit> = trailers
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(k, v)| {
+            let key = TRAILER_KEYS
+                .iter()
+                .find(|t| t.eq_ignore_ascii_case(k.trim()))?;
+            Some(Edit {
+                key: (*key).to_owned(),
+                value: v.trim().to_owned(),
+            })
+        })
+        .collect();
+    // Reapplying is only faithful when the commit did nothing else: any other
+    // change would be dropped, so such a commit is rebased instead.
+    let reapplicable = parents == 1 && !edits.is_empty() && {
+        let changed = git.run([
+            "diff-tree",
+            "--no-commit-id",
+            "--name-only",
+            "-r",
+            "--no-renames",
+            &sha,
+        ])?;
+        changed.lines().all(|f| edits.iter().any(|e| e.path() == f))
+    };
+    Ok(Commit {
+        subject: subject.to_owned(),
+        merge: parents > 1,
+        edits: reapplicable.then_some(edits),
+        sha,
+    })
+}
+
+/// A reapplied (or skipped) recorded edit, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    /// The original commit.
+    pub commit: String,
+    /// The trailer, `Key: <path> <arg>`.
+    pub trailer: String,
+    /// `changed`, `already-set` or `skipped-newer`.
+    pub result: &'static str,
+}
+
+/// A commit carried over by rebasing, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rebased {
+    /// The original commit.
+    pub commit: String,
+    /// Its subject line.
+    pub subject: String,
+}
+
+/// A file left conflicted, with the keys the conflict markers surround.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConflictFile {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// Top-level keys and `list[name]` entries inside conflict regions.
+    pub keys: Vec<String>,
+}
+
+/// Why our commits could not be put on the tip.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The commit that did not apply, `<sha> <subject>`.
+    pub commit: String,
+    /// The conflicted files.
+    pub files: Vec<ConflictFile>,
+    /// What git and the driver said (CONFLICT lines, driver messages).
+    pub details: Vec<String>,
+}
+
+/// The rebuilt history on top of the tip.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Integrated {
+    /// The new HEAD.
+    #[serde(skip)]
+    pub head: String,
+    /// Recorded edits redone on the tip.
+    pub reapplied: Vec<Applied>,
+    /// Commits rebased with the driver active.
+    pub rebased: Vec<Rebased>,
+    /// Recorded edits skipped by `--no-downgrade`.
+    pub skipped: Vec<Applied>,
+}
+
+/// Rebuilds `commits` on `tip`, leaving HEAD detached at the result. On a
+/// conflict any rebase is aborted before returning.
+pub fn integrate(
+    git: &Git,
+    root: &Path,
+    tip: &str,
+    commits: &[Commit],
+    no_downgrade: bool,
+) -> anyhow::Result<Result<Integrated, Conflict>> {
+    git.run(["checkout", "-q", "--detach", tip])?;
+    let mut done = Integrated::default();
+    // A merge in our range can't be replayed commit by commit; rebase
+    // linearises the whole range, as `git pull --rebase` would.
+    if commits.iter().any(|c| c.merge) {
+        let (first, last) = (&commits[0], &commits[commits.len() - 1]);
+        if let Err(conflict) = rebase(git, &format!("{}^", first.sha), &last.sha)? {
+            return Ok(Err(conflict));
+        }
+        done.rebased = commits.iter().map(rebased).collect();
+    } else {
+        let mut rest = commits;
+        while let Some(first) = rest.first() {
+            let run = rest
+                .iter()
+                .take_while(|c| c.edits.is_some() == first.edits.is_some())
+                .count();
+            let (group, tail) = rest.split_at(run);
+            rest = tail;
+            if first.edits.is_some() {
+                for commit in group {
+                    if let Err(conflict) = redo(git, root, commit, no_downgrade, &mut done)? {
+                        return Ok(Err(conflict));
+                    }
+                }
+            } else {
+                let last = &group[group.len() - 1];
+                if let Err(conflict) = rebase(git, &format!("{}^", first.sha), &last.sha)? {
+                    return Ok(Err(conflict));
+                }
+                done.rebased.extend(group.iter().map(rebased));
+            }
+        }
+    }
+    done.head = git.run(["rev-parse", "HEAD"])?;
+    Ok(Ok(done))
+}
+
+fn rebased(c: &Commit) -> Rebased {
+    Rebased {
+        commit: c.sha.clone(),
+        subject: c.subject.clone(),
+    }
+}
+
+/// Redoes one commit's recorded edits on HEAD and commits them with the
+/// original message and author, unless nothing changed.
+fn redo(
+    git: &Git,
+    root: &Path,
+    commit: &Commit,
+    no_downgrade: bool,
+    done: &mut Integrated,
+) -> anyhow::Result<Result<(), Conflict>> {
+    let mut changed = false;
+    for edit in commit.edits.iter().flatten() {
+        let outcome = match reapply(root, &edit.key, &edit.value, no_downgrade) {
+            Ok(outcome) => outcome,
+            // The file or entry is gone or unreadable on the new tip: a real
+            // conflict between our edit and someone else's change.
+            Err(err) => {
+                return Ok(Err(Conflict {
+                    commit: format!("{} {}", commit.sha, commit.subject),
+                    files: vec![ConflictFile {
+                        path: edit.path().to_owned(),
+                        keys: Vec::new(),
+                    }],
+                    details: vec![format!("could not reapply `{edit}`: {err:#}")],
+                }));
+            }
+        };
+        let applied = Applied {
+            commit: commit.sha.clone(),
+            trailer: edit.to_string(),
+            result: match outcome {
+                Reapplied::Changed => "changed",
+                Reapplied::AlreadySet => "already-set",
+                Reapplied::SkippedNewer => "skipped-newer",
+            },
+        };
+        changed |= outcome == Reapplied::Changed;
+        if outcome == Reapplied::SkippedNewer {
+            done.skipped.push(applied);
+        } else {
+            done.reapplied.push(applied);
+        }
+    }
+    if changed {
+        // --no-verify: like the rebase path, replaying a commit doesn't rerun
+        // the hooks that already accepted it.
+        git.run(["commit", "-q", "-a", "--no-verify", "-C", &commit.sha])
+            .with_context(|| format!("could not commit the reapplied edits of {}", commit.sha))?;
+    }
+    Ok(Ok(()))
+}
+
+/// `git rebase --onto HEAD <upstream> <last>` with the driver active (the
+/// caller's `git` carries the `-c` settings). On failure, collects what
+/// conflicted and aborts.
+fn rebase(git: &Git, upstream: &str, last: &str) -> anyhow::Result<Result<(), Conflict>> {
+    let out = git.output([
+        "rebase",
+        "-q",
+        "--no-verify",
+        "--onto",
+        "HEAD",
+        upstream,
+        last,
+    ])?;
+    if out.status.success() {
+        return Ok(Ok(()));
+    }
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let stopped_at = git
+        .run(["rev-parse", "--verify", "-q", "REBASE_HEAD"])
+        .unwrap_or_default();
+    let unmerged = git
+        .run(["diff", "--name-only", "--diff-filter=U"])
+        .unwrap_or_default();
+    let root = git.run(["rev-parse", "--show-toplevel"])?;
+    let files: Vec<ConflictFile> = unmerged
+        .lines()
+        .map(|path| ConflictFile {
+            path: path.to_owned(),
+            keys: std::fs::read_to_string(Path::new(&root).join(path))
+                .map(|text| conflict_keys(&text))
+                .unwrap_or_default(),
+        })
+        .collect();
+    let subject = if stopped_at.is_empty() {
+        String::new()
+    } else {
+        git.run(["show", "-s", "--format=%H %s", &stopped_at])?
+    };
+    abort_rebase(git)?;
+    if files.is_empty() {
+        bail!("git rebase failed without a conflict: {}", said.trim());
+    }
+    Ok(Err(Conflict {
+        commit: subject,
+        files,
+        details: said
+            .lines()
+            .filter(|l| l.starts_with("CONFLICT") || l.contains("kustomerge"))
+            .map(str::to_owned)
+            .collect(),
+    }))
+}
+
+/// Aborts a rebase in progress, if any; afterwards none is.
+pub fn abort_rebase(git: &Git) -> anyhow::Result<()> {
+    if rebase_in_progress(git)? {
+        git.run(["rebase", "--abort"])?;
+        if rebase_in_progress(git)? {
+            bail!("`git rebase --abort` left a rebase in progress");
+        }
+    }
+    Ok(())
+}
+
+fn rebase_in_progress(git: &Git) -> anyhow::Result<bool> {
+    let root = git.run(["rev-parse", "--show-toplevel"])?;
+    for state in ["rebase-merge", "rebase-apply"] {
+        let path = git.run(["rev-parse", "--git-path", state])?;
+        if Path::new(&root).join(path).exists() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The keys a file's conflict regions cover: top-level keys written inside a
+/// region, and `list[name]` for entries of keyed lists (named inside the
+/// region, or the entry the region sits in).
+pub fn conflict_keys(text: &str) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let (mut top, mut name) = (String::new(), String::new());
+    let mut region: Option<bool> = None; // Some(named inside) while in a region
+    for line in text.lines() {
+        if line.starts_with("<<<<<<<") {
+            region = Some(false);
+            continue;
+        }
+        if line.starts_with(">>>>>>>") {
+            if region == Some(false) && !name.is_empty() && !top.is_empty() {
+                push_unique(&mut keys, format!("{top}[{name}]"));
+            }
+            region = None;
+            continue;
+        }
+        if line.starts_with("=======") || line.starts_with("|||||||") {
+            continue;
+        }
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if line.len() == body.len() && !body.starts_with('-') {
+            if let Some((key, _)) = body.split_once(':') {
+                top = key.trim().to_owned();
+                name.clear();
+                if region.is_some() {
+                    push_unique(&mut keys, top.clone());
+                    region = Some(true);
+                }
+            }
+            continue;
+        }
+        let item = body.trim_start_matches('-').trim_start();
+        if let Some(value) = item.strip_prefix("name:") {
+            let value = value.split(" #").next().unwrap_or_default();
+            name = value.trim().trim_matches(['"', '\'']).to_owned();
+            if region.is_some() {
+                push_unique(&mut keys, format!("{top}[{name}]"));
+                region = Some(true);
+            }
+        }
+    }
+    keys
+}
+
+fn push_unique(keys: &mut Vec<String>, key: String) {
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edit_names_its_file_even_with_spaces_in_the_path() {
+        let edit = |value: &str| Edit {
+            key: TRAILER_KEYS[0].to_owned(),
+            value: value.to_owned(),
+        };
+        assert_eq!(
+            edit("overlays/prod/kustomization.yaml app=reg/app:1.2").path(),
+            "overlays/prod/kustomization.yaml"
+        );
+        assert_eq!(
+            edit("my dir/kustomization.yaml app:1").path(),
+            "my dir/kustomization.yaml"
+        );
+    }
+
+    #[test]
+    fn conflict_keys_name_top_level_keys_and_entries() {
+        let text = "\
+namespace: shop
+<<<<<<< HEAD
+namePrefix: a-
+=======
+namePrefix: b-
+>>>>>>> 1234 (rename)
+images:
+  - name: api
+<<<<<<< HEAD
+    newTag: 1.2.0
+=======
+    newTag: 1.3.0
+>>>>>>> 1234 (bump api)
+  - name: web
+    newTag: 2.0.0
+<<<<<<< HEAD
+  - name: \"worker\"  # added here
+    newTag: 1.0.0
+=======
+  - name: cron
+    newTag: 1.0.0
+>>>>>>> 1234 (add cron)
+";
+        assert_eq!(
+            conflict_keys(text),
+            [
+                "namePrefix",
+                "images[api]",
+                "images[worker]",
+                "images[cron]"
+            ]
+        );
+    }
+
+    #[test]
+    fn conflict_keys_on_a_flow_list_name_the_list() {
+        let text = "<<<<<<< HEAD\nimages: [{name: a, newTag: \"1\"}]\n=======\nimages: [{name: a, newTag: \"2\"}]\n>>>>>>> x\n";
+        assert_eq!(conflict_keys(text), ["images"]);
+    }
+}

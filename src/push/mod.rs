@@ -1,0 +1,582 @@
+//! The push loop: fetch, put our commits on the fresh tip, push, and retry
+//! lost races with jittered backoff until the budget runs out.
+//!
+//! Many pipelines pushing to one GitOps branch lose races all the time, and
+//! the usual `until git push; do git pull --rebase; done` fails three ways:
+//! it gives up after a fixed number of tries, it retries in lockstep, and it
+//! leaves a half-finished rebase behind when a text merge conflicts. This
+//! module replaces it:
+//!
+//! 1. fetch the branch (shallow clones keep their boundary, see [`fetch`]);
+//! 2. reapply our recorded edits, rebase other commits with the merge driver
+//!    active ([`integrate`]);
+//! 3. push, and on failure decide from the text and a fresh read of the
+//!    remote ref whether we lost a race ([`classify`]);
+//! 4. back off with full jitter ([`backoff`]) and go back to 1.
+//!
+//! **Driver activation.** `push` needs no config in the clone: every git call
+//! carries `-c merge.kustomize.driver=<this binary> merge ...` and an
+//! attributes file of its own through `-c core.attributesFile=...`. That file
+//! has the *lowest* attribute precedence, on purpose: a repository whose
+//! `.gitattributes` or `info/attributes` assigns kustomization files a merge
+//! attribute has said how it wants them merged, and that choice wins (if it
+//! names `merge=kustomize`, our `-c` definition serves it). No config or
+//! attributes file of the user's is written.
+//!
+//! **State.** All work happens on a detached HEAD; the user's branch moves
+//! only once the push has landed. Whatever happens, including an error
+//! halfway, [`Restore`] aborts any rebase and puts the original branch back.
+
+pub mod backoff;
+pub mod classify;
+pub mod integrate;
+pub mod race;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::git::Git;
+use crate::kustomization::FILE_NAMES;
+use backoff::{Backoff, Rng};
+use classify::{Decision, Verdict};
+use integrate::{Conflict, Integrated};
+
+/// What `push` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The remote name or URL.
+    pub remote: String,
+    /// The remote branch; `None` means the current branch's name.
+    pub branch: Option<String>,
+    /// Total time for all attempts.
+    pub budget: Duration,
+    /// Most push attempts.
+    pub max_attempts: u32,
+    /// Skip recorded image edits that would downgrade the tip.
+    pub no_downgrade: bool,
+    /// The kustomerge binary the driver line runs.
+    pub exe: PathBuf,
+}
+
+/// How the push ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Our commits are on the remote branch.
+    Landed,
+    /// Nothing to push: no local commits, or every edit was already there or skipped.
+    Noop,
+    /// A real conflict; the rebase was aborted.
+    Conflict,
+    /// The server refuses this push for a reason retrying can't fix.
+    Rejected,
+    /// The time budget or the attempt cap ran out.
+    Exhausted,
+}
+
+impl Status {
+    /// The process exit code (see [`crate::exit`]).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Landed | Self::Noop => crate::exit::SUCCESS,
+            Self::Conflict => crate::exit::PUSH_CONFLICT,
+            Self::Rejected => crate::exit::REJECTED,
+            Self::Exhausted => crate::exit::BUDGET_EXHAUSTED,
+        }
+    }
+}
+
+/// The outcome, as `--json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// How it ended.
+    pub result: Status,
+    /// The remote branch's SHA afterwards, when known.
+    pub sha: Option<String>,
+    /// Push attempts made (fetch-integrate-push rounds).
+    pub attempts: u32,
+    /// Wall time.
+    pub seconds: f64,
+    /// What the last round did with our commits.
+    #[serde(flatten)]
+    pub work: Integrated,
+    /// The conflict, when `result` is `conflict`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+    /// The server's words or the reason for giving up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Runs the loop in the current directory's repository.
+pub fn run(opts: &Options) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let repo = Repo::open(opts)?;
+    let scratch = Scratch::new("push")?;
+    let git = driver_git(&repo.root, &opts.exe, scratch.path())?;
+    let restore = Restore {
+        git: &git,
+        repo: &repo,
+        done: false,
+    };
+    let remote = &opts.remote;
+    let refspec = format!("refs/heads/{}", repo.branch);
+    let mut rng = Rng::from_entropy();
+    let backoff = Backoff::default();
+    let mut attempts = 0;
+    let report = |result, sha, attempts, work, message: Option<String>| Report {
+        result,
+        sha,
+        attempts,
+        seconds: started.elapsed().as_secs_f64(),
+        work,
+        conflict: None,
+        message,
+    };
+    loop {
+        attempts += 1;
+        let tip = match fetch(&git, remote, &refspec)? {
+            Fetched::Tip(tip) => Some(tip),
+            Fetched::Missing => None,
+            Fetched::Refused(msg) => {
+                eprintln!("kustomerge push: fetching {remote} was refused:\n{msg}");
+                return Ok(report(
+                    Status::Rejected,
+                    None,
+                    attempts,
+                    Integrated::default(),
+                    Some(msg),
+                ));
+            }
+        };
+        let work = match &tip {
+            Some(tip) => {
+                ensure_merge_base(&git, remote, &refspec, tip, &repo.head)?;
+                let commits = integrate::local_commits(&git, Some(tip), &repo.head)?;
+                if commits.is_empty() {
+                    restore.finish(tip)?;
+                    eprintln!(
+                        "kustomerge push: nothing to push; {remote}/{} is at {}",
+                        repo.branch,
+                        short(tip)
+                    );
+                    return Ok(report(
+                        Status::Noop,
+                        Some(tip.clone()),
+                        attempts,
+                        Integrated::default(),
+                        None,
+                    ));
+                }
+                match integrate::integrate(&git, &repo.root, tip, &commits, opts.no_downgrade)? {
+                    Ok(work) => work,
+                    Err(conflict) => {
+                        drop(restore);
+                        print_conflict(&conflict, &repo, remote, tip);
+                        let mut r = report(
+                            Status::Conflict,
+                            Some(tip.clone()),
+                            attempts,
+                            Integrated::default(),
+                            None,
+                        );
+                        r.conflict = Some(conflict);
+                        return Ok(r);
+                    }
+                }
+            }
+            // The branch doesn't exist yet: push creates it as it is.
+            None => Integrated {
+                head: repo.head.clone(),
+                ..Integrated::default()
+            },
+        };
+        if Some(&work.head) == tip.as_ref() {
+            restore.finish(&work.head)?;
+            eprintln!(
+                "kustomerge push: nothing left to push ({} skipped, {} already set); {remote}/{} stays at {}",
+                work.skipped.len(),
+                work.reapplied.len(),
+                repo.branch,
+                short(&work.head)
+            );
+            let head = work.head.clone();
+            return Ok(report(Status::Noop, Some(head), attempts, work, None));
+        }
+        let said = match push(&git, remote, &work.head, &refspec)? {
+            None => {
+                restore.finish(&work.head)?;
+                eprintln!(
+                    "kustomerge push: landed {} on {remote}/{} (attempt {attempts}, {:.1} s; {} reapplied, {} rebased, {} skipped)",
+                    short(&work.head),
+                    repo.branch,
+                    started.elapsed().as_secs_f64(),
+                    work.reapplied.len(),
+                    work.rebased.len(),
+                    work.skipped.len()
+                );
+                let head = work.head.clone();
+                return Ok(report(Status::Landed, Some(head), attempts, work, None));
+            }
+            Some(said) => said,
+        };
+        let verdict = classify::classify(&said);
+        let now = match verdict {
+            Verdict::Refused(_) => None,
+            _ => remote_tip(&git, remote, &refspec),
+        };
+        let moved = now.as_ref().map(|now| now.as_ref() != tip.as_ref());
+        if classify::decide(verdict, moved) == Decision::Reject {
+            let msg = classify::server_message(&said);
+            let why = match verdict {
+                Verdict::Refused(reason) => reason,
+                _ => "not a lost race (the branch did not move)",
+            };
+            eprintln!("kustomerge push: {remote} rejected the push ({why}); not retrying:\n{msg}");
+            return Ok(report(Status::Rejected, tip, attempts, work, Some(msg)));
+        }
+        let reason = match (verdict, now.flatten()) {
+            (Verdict::LostRace(r), Some(now)) => {
+                format!("{r}; {} moved to {}", repo.branch, short(&now))
+            }
+            (Verdict::LostRace(r), None) => r.to_owned(),
+            (_, Some(now)) => format!(
+                "unrecognised rejection, but {} moved to {}",
+                repo.branch,
+                short(&now)
+            ),
+            (_, None) => "unrecognised rejection".to_owned(),
+        };
+        let wait = backoff.delay(attempts, &mut rng);
+        let elapsed = started.elapsed();
+        let out_of = if attempts >= opts.max_attempts {
+            Some(format!("the attempt cap ({})", opts.max_attempts))
+        } else if elapsed + wait > opts.budget {
+            Some(format!("the time budget ({} s)", opts.budget.as_secs()))
+        } else {
+            None
+        };
+        if let Some(out_of) = out_of {
+            let msg = format!("lost the race {attempts} times ({reason}) and ran out of {out_of}");
+            eprintln!(
+                "kustomerge push: {msg}; {} is unchanged",
+                repo.branch_label()
+            );
+            return Ok(report(Status::Exhausted, tip, attempts, work, Some(msg)));
+        }
+        eprintln!(
+            "kustomerge push: attempt {attempts}/{} lost the race ({reason}); retrying in {:.2} s",
+            opts.max_attempts,
+            wait.as_secs_f64()
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// The repository as it was when `push` started.
+#[derive(Debug)]
+struct Repo {
+    root: PathBuf,
+    /// The checked-out local branch, if HEAD is not detached.
+    local: Option<String>,
+    /// The remote branch pushed to.
+    branch: String,
+    /// HEAD at the start: our commits end here.
+    head: String,
+}
+
+impl Repo {
+    /// Finds the repository and checks what would make the loop fail halfway
+    /// (missing identity, a dirty tree, an operation in progress) up front.
+    fn open(opts: &Options) -> anyhow::Result<Self> {
+        let root = Git::new()
+            .run(["rev-parse", "--show-toplevel"])
+            .context("kustomerge push must run inside a git work tree")?;
+        let git = Git::in_dir(&root).with_env("LC_ALL", "C");
+        for (state, op) in [
+            ("rebase-merge", "rebase"),
+            ("rebase-apply", "rebase or am"),
+            ("MERGE_HEAD", "merge"),
+            ("CHERRY_PICK_HEAD", "cherry-pick"),
+            ("REVERT_HEAD", "revert"),
+        ] {
+            let path = git.run(["rev-parse", "--git-path", state])?;
+            if Path::new(&root).join(path).exists() {
+                bail!("a {op} is in progress in {root}; finish or abort it before pushing");
+            }
+        }
+        let dirty = git.run(["status", "--porcelain", "--untracked-files=no"])?;
+        if !dirty.is_empty() {
+            bail!(
+                "the work tree has uncommitted changes; commit them (e.g. `kustomerge set-image --commit`) or stash them before pushing:\n{dirty}"
+            );
+        }
+        for who in ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"] {
+            if !git.succeeds(["var", who]) {
+                bail!(
+                    "git has no {} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job",
+                    if who == "GIT_AUTHOR_IDENT" {
+                        "author"
+                    } else {
+                        "committer"
+                    }
+                );
+            }
+        }
+        let local = git
+            .run(["symbolic-ref", "-q", "--short", "HEAD"])
+            .ok()
+            .filter(|b| !b.is_empty());
+        let branch = match (&opts.branch, &local) {
+            (Some(b), _) | (None, Some(b)) => b.clone(),
+            (None, None) => {
+                bail!("HEAD is detached; pass --branch to say which remote branch to push to")
+            }
+        };
+        let head = git
+            .run(["rev-parse", "--verify", "HEAD^{commit}"])
+            .context("the repository has no commits to push")?;
+        Ok(Self {
+            root: PathBuf::from(root),
+            local,
+            branch,
+            head,
+        })
+    }
+
+    fn branch_label(&self) -> String {
+        match &self.local {
+            Some(b) => format!("branch {b} (at {})", short(&self.head)),
+            None => format!("HEAD (at {})", short(&self.head)),
+        }
+    }
+}
+
+/// Puts the user's branch back unless the push finished: aborts a rebase in
+/// progress and checks the original branch (or detached HEAD) out again.
+struct Restore<'a> {
+    git: &'a Git,
+    repo: &'a Repo,
+    done: bool,
+}
+
+impl Restore<'_> {
+    /// Success: moves the local branch to `head` (what the remote now has).
+    fn finish(mut self, head: &str) -> anyhow::Result<()> {
+        self.done = true;
+        match &self.repo.local {
+            Some(b) => self.git.run(["checkout", "-q", "-B", b, head])?,
+            None => self.git.run(["checkout", "-q", "--detach", head])?,
+        };
+        Ok(())
+    }
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let back = integrate::abort_rebase(self.git).and_then(|()| {
+            match &self.repo.local {
+                Some(b) => self.git.run(["checkout", "-q", "-f", b]),
+                None => self
+                    .git
+                    .run(["checkout", "-q", "-f", "--detach", &self.repo.head]),
+            }
+            .map(drop)
+        });
+        if let Err(err) = back {
+            eprintln!(
+                "kustomerge push: could not restore {}: {err:#}",
+                self.repo.branch_label()
+            );
+        }
+    }
+}
+
+/// A git runner for the repository with the merge driver active.
+fn driver_git(root: &Path, exe: &Path, scratch: &Path) -> anyhow::Result<Git> {
+    let attributes = scratch.join("attributes");
+    let lines: String = FILE_NAMES
+        .iter()
+        .map(|n| format!("{n} merge=kustomize\n"))
+        .collect();
+    std::fs::write(&attributes, lines)
+        .with_context(|| format!("could not write {}", attributes.display()))?;
+    let attributes = attributes
+        .to_str()
+        .context("the temp directory's path is not UTF-8")?;
+    let exe = exe
+        .to_str()
+        .context("the kustomerge binary's path is not UTF-8")?;
+    Ok(Git::in_dir(root)
+        .with_config(
+            "merge.kustomize.driver",
+            &format!("{} merge %O %A %B %L %P", sh_quote(exe)),
+        )
+        .with_config("core.attributesFile", attributes)
+        // The apply backend calls drivers only when a patch fails to apply.
+        .with_config("rebase.backend", "merge")
+        .with_config("rebase.autoStash", "false")
+        .with_config("rebase.updateRefs", "false")
+        // Rejections are classified by their English text.
+        .with_env("LC_ALL", "C"))
+}
+
+/// Quotes a word for the shell git runs driver lines with.
+fn sh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+enum Fetched {
+    Tip(String),
+    Missing,
+    Refused(String),
+}
+
+/// Fetches the remote branch into `FETCH_HEAD`.
+///
+/// Never with `--depth`: in a shallow clone a plain fetch stops at the
+/// existing boundary, so our commits keep a merge base with the tip, whereas
+/// `--depth=1` cuts it off (git-merge-driver-contract.md §9).
+fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
+    let out = git.output([
+        "fetch",
+        "-q",
+        "--no-tags",
+        "--no-recurse-submodules",
+        remote,
+        refspec,
+    ])?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        return Ok(Fetched::Tip(git.run([
+            "rev-parse",
+            "--verify",
+            "FETCH_HEAD^{commit}",
+        ])?));
+    }
+    if said.contains("couldn't find remote ref") {
+        return Ok(Fetched::Missing);
+    }
+    match classify::classify(&said) {
+        Verdict::Refused(_) => Ok(Fetched::Refused(classify::server_message(&said))),
+        _ => bail!("git fetch {remote} {refspec} failed: {}", said.trim()),
+    }
+}
+
+/// Makes sure the tip and our head share history, deepening a shallow clone
+/// whose boundary is too recent (a fetch with `--depth` earlier, say).
+fn ensure_merge_base(
+    git: &Git,
+    remote: &str,
+    refspec: &str,
+    tip: &str,
+    head: &str,
+) -> anyhow::Result<()> {
+    for deepen in ["--deepen=50", "--deepen=500", "--unshallow"] {
+        if git.succeeds(["merge-base", tip, head]) {
+            return Ok(());
+        }
+        if git.run(["rev-parse", "--is-shallow-repository"])? != "true" {
+            break;
+        }
+        git.run(["fetch", "-q", "--no-tags", deepen, remote, refspec])
+            .context("could not deepen the shallow clone to find a merge base")?;
+    }
+    if git.succeeds(["merge-base", tip, head]) {
+        return Ok(());
+    }
+    bail!(
+        "{remote} {refspec} ({}) and HEAD ({}) share no history",
+        short(tip),
+        short(head)
+    )
+}
+
+/// Pushes `head` to the branch; `None` on success, else what git said.
+fn push(git: &Git, remote: &str, head: &str, refspec: &str) -> anyhow::Result<Option<String>> {
+    let out = git.output(["push", "--porcelain", remote, &format!("{head}:{refspec}")])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // `--porcelain` prints `!` for a rejected ref; older gits exited 0 anyway.
+    let rejected = stdout.lines().any(|l| l.starts_with('!'));
+    if out.status.success() && !rejected {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "{}{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    )))
+}
+
+/// The remote branch's SHA now: `Some(None)` when it doesn't exist, `None`
+/// when the remote can't be read.
+fn remote_tip(git: &Git, remote: &str, refspec: &str) -> Option<Option<String>> {
+    let listed = git.run(["ls-remote", remote, refspec]).ok()?;
+    Some(listed.lines().find_map(|l| {
+        l.split_once('\t')
+            .filter(|(_, r)| *r == refspec)
+            .map(|(sha, _)| sha.to_owned())
+    }))
+}
+
+fn print_conflict(conflict: &Conflict, repo: &Repo, remote: &str, tip: &str) {
+    eprintln!(
+        "kustomerge push: conflict: {} does not apply on {remote}/{} ({}):",
+        conflict.commit,
+        repo.branch,
+        short(tip)
+    );
+    for file in &conflict.files {
+        if file.keys.is_empty() {
+            eprintln!("  {}", file.path);
+        } else {
+            eprintln!("  {}: {}", file.path, file.keys.join(", "));
+        }
+    }
+    for line in &conflict.details {
+        eprintln!("  {line}");
+    }
+    eprintln!(
+        "kustomerge push: the rebase was aborted and {} is untouched; resolve with `git pull --rebase {remote} {}`, then push again",
+        repo.branch_label(),
+        repo.branch
+    );
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}
+
+/// A private temp directory, removed on drop.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Creates `$TMPDIR/kustomerge-<what>-<pid>-<nanos>`.
+    pub fn new(what: &str) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("kustomerge-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
