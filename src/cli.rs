@@ -187,11 +187,12 @@ pub struct InstallArgs {
     /// Which config to write.
     #[command(flatten)]
     pub scope: InstallScopeArgs,
-    /// Also install a pre-push hook that runs `kustomerge check` (chains an existing hook).
-    #[arg(long)]
+    /// With --local: also install a pre-push hook that runs `kustomerge check` (chains an existing hook).
+    // Hooks belong to one clone, like the undo log that `uninstall --local` reads.
+    #[arg(long, requires = "local")]
     pub pre_push_hook: bool,
     /// With --local: write `.git/info/attributes` instead of `.gitattributes`.
-    #[arg(long)]
+    #[arg(long, requires = "local")]
     pub no_commit_attributes: bool,
     /// The same-image policy the registered driver uses.
     #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
