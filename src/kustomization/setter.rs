@@ -388,6 +388,19 @@ fn schema_pos(schema: &ListSchema, key: &str) -> usize {
         .unwrap_or(usize::MAX)
 }
 
+/// Where a new field goes among existing `keys` (index, schema spelling):
+/// right after the one that precedes it in schema order, so `newTag` lands
+/// after `newName` whatever order the entry uses. `None`: before them all.
+fn slot_after<'k>(
+    schema: &ListSchema,
+    keys: impl Iterator<Item = (usize, &'k str)>,
+    key: &str,
+) -> Option<usize> {
+    keys.filter(|(_, k)| schema_pos(schema, k) < schema_pos(schema, key))
+        .max_by_key(|(_, k)| schema_pos(schema, k))
+        .map(|(i, _)| i)
+}
+
 fn edit_entry(
     doc: &Document<'_>,
     schema: &ListSchema,
@@ -407,18 +420,36 @@ fn edit_entry(
             None => Plan::Remove,
         })
         .collect();
-    let inserts: Vec<(&'static str, String)> = target
+    let survivors = || {
+        (0..old.len())
+            .filter(|&i| plans[i] != Plan::Remove)
+            .map(|i| (i, old[i].0))
+    };
+    let inserts: Vec<Insert> = target
         .iter()
         .filter(|(k, _)| !old.iter().any(|(o, _)| o == k))
-        .map(|(k, t)| (*k, t.token(like(src, Some(list), k), flow)))
+        .map(|(k, t)| Insert {
+            // `name` survives and precedes every other field, so there is
+            // always an anchor; the last survivor is only a safe default.
+            after: slot_after(schema, survivors(), k)
+                .or_else(|| survivors().next_back().map(|(i, _)| i))
+                .unwrap_or(0),
+            text: format!("{k}: {}", t.token(like(src, Some(list), k), flow)),
+        })
         .collect();
     if flow {
         flow_entry_edit(src, entry, old, &plans, &inserts)
             .into_iter()
             .collect()
     } else {
-        block_entry_edits(doc, schema, entry, old, &plans, &inserts)
+        block_entry_edits(doc, entry, old, &plans, &inserts)
     }
+}
+
+/// A field added to an existing entry: `key: token`, after field `after`.
+struct Insert {
+    after: usize,
+    text: String,
 }
 
 /// The text of a field from its key to the end of its line, with its value
@@ -445,11 +476,10 @@ fn value_edit(src: &str, f: &Field, token: &str) -> (Range<usize>, String) {
 
 fn block_entry_edits(
     doc: &Document<'_>,
-    schema: &ListSchema,
     entry: &Entry,
     old: &[(&'static str, &Field)],
     plans: &[Plan],
-    inserts: &[(&'static str, String)],
+    inserts: &[Insert],
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
     let mut edits = Vec::new();
@@ -488,25 +518,19 @@ fn block_entry_edits(
             _ => {}
         }
     }
-    // New fields go after the surviving field that precedes them in schema
-    // order (after the last one when none does), on lines of their own.
+    // New fields go on lines of their own after their anchor.
     let indent = " ".repeat(first.key_span.start - line_start(src, first.key_span.start));
     let mut at: BTreeMap<usize, String> = BTreeMap::new();
-    for (key, token) in inserts {
-        let mut survivors = (0..old.len()).filter(|&i| plans[i] != Plan::Remove);
-        let anchor = survivors
-            .clone()
-            .filter(|&i| schema_pos(schema, old[i].0) < schema_pos(schema, key))
-            .max_by_key(|&i| schema_pos(schema, old[i].0))
-            .or_else(|| survivors.next_back())
-            .expect("the name field always survives");
-        let pos = if moved == Some(anchor) {
+    for insert in inserts {
+        let pos = if moved == Some(insert.after) {
             field_end(src, first)
         } else {
-            field_end(src, old[anchor].1)
+            field_end(src, old[insert.after].1)
         };
         let text = at.entry(pos).or_default();
-        text.push_str(&format!("{}{indent}{key}: {token}", doc.eol.as_str()));
+        text.push_str(doc.eol.as_str());
+        text.push_str(&indent);
+        text.push_str(&insert.text);
     }
     edits.extend(at.into_iter().map(|(pos, text)| (pos..pos, text)));
     edits
@@ -520,7 +544,7 @@ fn flow_entry_edit(
     entry: &Entry,
     old: &[(&'static str, &Field)],
     plans: &[Plan],
-    inserts: &[(&'static str, String)],
+    inserts: &[Insert],
 ) -> Option<(Range<usize>, String)> {
     let open = entry.start + src[entry.start..].find('{')?;
     let last = old.last()?.1;
@@ -530,20 +554,23 @@ fn flow_entry_edit(
         .map(|w| &src[w[0].1.value_span.end..w[1].1.key_span.start])
         .collect();
     let sep = |i: usize| seps.get(i).or(seps.last()).copied().unwrap_or(", ");
-    let mut items: Vec<String> = old
-        .iter()
-        .zip(plans)
-        .filter(|(_, p)| **p != Plan::Remove)
-        .map(|((_, f), p)| {
+    let mut items: Vec<String> = Vec::new();
+    for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
+        if *plan != Plan::Remove {
             let mut t = String::from(&src[f.key_span.start..f.value_span.start]);
-            match p {
+            match plan {
                 Plan::Replace(token) => t.push_str(token),
                 _ => t.push_str(&src[f.value_span.clone()]),
             }
-            t
-        })
-        .collect();
-    items.extend(inserts.iter().map(|(k, token)| format!("{k}: {token}")));
+            items.push(t);
+        }
+        items.extend(
+            inserts
+                .iter()
+                .filter(|n| n.after == i)
+                .map(|n| n.text.clone()),
+        );
+    }
     let mut text = String::from(&src[open..old[0].1.key_span.start]);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -662,9 +689,16 @@ impl EntryStyle {
         let name_target = Target::Str(name.to_owned());
         let mut all: Vec<(&str, &Target)> = vec![("name", &name_target)];
         all.extend(fields.iter().map(|(k, t)| (*k, t)));
-        all.sort_by_key(|(k, _)| {
-            let pos = self.order.iter().position(|o| o == k).unwrap_or(usize::MAX);
-            (pos, schema_pos(schema, k))
+        // The template's keys keep its order; others follow their schema
+        // predecessor (`-1`: before them all).
+        let template = || self.order.iter().copied().enumerate();
+        all.sort_by_key(|(k, _)| match self.order.iter().position(|o| o == k) {
+            Some(pos) => (pos as i64, 0, 0),
+            None => (
+                slot_after(schema, template(), k).map_or(-1, |i| i as i64),
+                1,
+                schema_pos(schema, k),
+            ),
         });
         let pairs = all
             .iter()
@@ -949,7 +983,7 @@ mod tests {
         let block = "images:\n- {name: a, newTag: v1}\n";
         assert_eq!(
             set(block, &["a=x:1"]),
-            "images:\n- {name: a, newTag: \"1\", newName: x}\n"
+            "images:\n- {name: a, newName: x, newTag: \"1\"}\n"
         );
     }
 
