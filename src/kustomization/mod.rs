@@ -11,6 +11,7 @@
 //! and the callers take their safe path: `merge` falls back to git's line
 //! merge, `check` reports it, the setters refuse.
 
+mod fast;
 mod locate;
 
 pub mod edit;
@@ -174,6 +175,14 @@ impl<'a> Document<'a> {
     /// Locates the top-level keys and keyed lists of `src`.
     pub fn parse(src: &'a str) -> Result<Self, Error> {
         locate::locate(src)
+    }
+
+    /// Locates only the keyed lists ([`Self::keys`] may be left empty), with a
+    /// line scanner when the file has the common simple shape and the full
+    /// parser otherwise. For the merge driver, where speed on large lists
+    /// matters and only the lists are edited.
+    pub fn parse_lists(src: &'a str) -> Result<Self, Error> {
+        fast::locate(src).map_or_else(|| locate::locate(src), Ok)
     }
 }
 

@@ -181,7 +181,7 @@ fn parse<'a>(which: Which, bytes: &'a [u8]) -> Result<Document<'a>, Fallback> {
     if src.contains(TOKEN) {
         return Err(Fallback(format!("{which} input contains kustomerge's internal placeholder text")));
     }
-    Document::parse(src).map_err(|e| Fallback(format!("{which} input, {e}")))
+    Document::parse_lists(src).map_err(|e| Fallback(format!("{which} input, {e}")))
 }
 
 /// The text outside the keyed lists, each list's region replaced by its token.
@@ -307,7 +307,7 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 /// Re-parses a clean result: each list must hold exactly the planned entries,
 /// in order, and the text around them must be exactly the merged rest.
 fn verify(merged: &str, merged_rest: &str, intended: &[(&str, Option<Vec<keyed::Intended>>)]) -> Result<(), Fallback> {
-    let doc = Document::parse(merged)
+    let doc = Document::parse_lists(merged)
         .map_err(|e| Fallback(format!("the merged result would not parse ({e}); this is a kustomerge bug, please report it")))?;
     for (key, want) in intended {
         let got = doc.list(key).map(|l| {
