@@ -61,7 +61,10 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
     if outcome.conflicts == 0 {
         Ok(exit::SUCCESS)
     } else {
-        eprintln!("kustomerge: {path}: {} conflict(s) left for you to resolve", outcome.conflicts);
+        eprintln!(
+            "kustomerge: {path}: {} conflict(s) left for you to resolve",
+            outcome.conflicts
+        );
         Ok(exit::CONFLICT)
     }
 }
@@ -69,10 +72,20 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
 /// Writes via a temp file in the same directory and a rename, so a reader
 /// (or a crash) never sees half a file.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().context("the result path has no file name")?;
-    let tmp = dir.join(format!(".{}.kustomerge-{}", name.to_string_lossy(), std::process::id()));
-    let mut file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .context("the result path has no file name")?;
+    let tmp = dir.join(format!(
+        ".{}.kustomerge-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut file =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;

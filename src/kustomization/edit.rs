@@ -26,8 +26,8 @@ pub fn splice(src: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
 /// always written quoted.
 pub fn is_yaml11_non_string(value: &str) -> bool {
     const WORDS: [&str; 25] = [
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null",
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null",
     ];
     if value.is_empty() || WORDS.contains(&value) || value == "NULL" {
         return true;
@@ -40,7 +40,8 @@ pub fn is_yaml11_non_string(value: &str) -> bool {
     if matches!(lower.as_str(), ".inf" | ".nan") {
         return true;
     }
-    let digits = |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|c| ok(c) || c == b'_');
+    let digits =
+        |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|c| ok(c) || c == b'_');
     if let Some(hex) = lower.strip_prefix("0x") {
         return digits(hex, |c| c.is_ascii_hexdigit());
     }
@@ -60,7 +61,10 @@ pub fn is_yaml11_non_string(value: &str) -> bool {
     }
     // Floats: `1.10`, `.5`, `1e3`, `1.`.
     let starts_numeric = body.as_bytes()[0].is_ascii_digit() || body.starts_with('.');
-    starts_numeric && body.replace('_', "").parse::<f64>().is_ok() && !lower.contains("inf") && !lower.contains("nan")
+    starts_numeric
+        && body.replace('_', "").parse::<f64>().is_ok()
+        && !lower.contains("inf")
+        && !lower.contains("nan")
 }
 
 /// Whether `value` can be written as a plain scalar in block context and read
@@ -72,7 +76,8 @@ pub fn plain_safe(value: &str, flow: bool) -> bool {
     if is_yaml11_non_string(value)
         || value.starts_with(char::is_whitespace)
         || value.ends_with(char::is_whitespace)
-        || "-?:,[]{}#&*!|>'\"%@`".contains(first) && !(first == '-' && value.len() > 1 && !value[1..].starts_with(' '))
+        || "-?:,[]{}#&*!|>'\"%@`".contains(first)
+            && !(first == '-' && value.len() > 1 && !value[1..].starts_with(' '))
         || value.contains(": ")
         || value.contains(" #")
         || value.ends_with(':')
@@ -148,10 +153,23 @@ mod tests {
 
     #[test]
     fn yaml11_numbers_and_bools_are_detected() {
-        for v in ["1.10", "10", "1e3", "012", ".5", "+1", "1_000", "0x1F", "yes", "on", "true", "~", "1:20", "-1", ".inf"] {
+        for v in [
+            "1.10", "10", "1e3", "012", ".5", "+1", "1_000", "0x1F", "yes", "on", "true", "~",
+            "1:20", "-1", ".inf",
+        ] {
             assert!(is_yaml11_non_string(v), "{v}");
         }
-        for v in ["1.0.0", "v1.0", "1.0-rc1", "2024-01-01", "latest", "sha256:abc", "-", "1a", "a1"] {
+        for v in [
+            "1.0.0",
+            "v1.0",
+            "1.0-rc1",
+            "2024-01-01",
+            "latest",
+            "sha256:abc",
+            "-",
+            "1a",
+            "a1",
+        ] {
             assert!(!is_yaml11_non_string(v), "{v}");
         }
     }
@@ -168,7 +186,10 @@ mod tests {
 
     #[test]
     fn reindent_shifts_and_converts_line_breaks() {
-        assert_eq!(reindent("- a\n  b: c", 0, 2, Eol::Crlf), "  - a\r\n    b: c");
+        assert_eq!(
+            reindent("- a\n  b: c", 0, 2, Eol::Crlf),
+            "  - a\r\n    b: c"
+        );
         assert_eq!(reindent("  - a\r\n\r\n    b", 2, 0, Eol::Lf), "- a\n\n  b");
     }
 }

@@ -49,13 +49,21 @@ pub(super) fn locate(src: &str) -> Option<Document<'_>> {
             }
             let list = block_list(src, schema, &line, &mut lines)?;
             doc.lists.push(list);
-        } else if ListSchema::for_key(&key.to_ascii_lowercase()).is_some() || !simple_inline_value(rest) {
+        } else if ListSchema::for_key(&key.to_ascii_lowercase()).is_some()
+            || !simple_inline_value(rest)
+        {
             return None;
         }
     }
     // The full parser still validates everything outside the lists (small
     // next to a large list), with each list stubbed out by an empty one.
-    let stubbed = splice(src, doc.lists.iter().map(|l| (l.region.clone(), format!("{}: []", l.key))).collect());
+    let stubbed = splice(
+        src,
+        doc.lists
+            .iter()
+            .map(|l| (l.region.clone(), format!("{}: []", l.key)))
+            .collect(),
+    );
     locate::locate(&stubbed).ok()?;
     Some(doc)
 }
@@ -277,7 +285,8 @@ fn scalar(v: &str) -> Option<(String, usize, bool)> {
                 }
             }
         }
-        '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | '[' | ']' | '{' | '}' | ',' | '?' | ':' => None,
+        '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | '[' | ']' | '{' | '}' | ',' | '?'
+        | ':' => None,
         '-' if v.len() == 1 || v.as_bytes()[1] == b' ' => None,
         _ => {
             let end = v.find(" #").unwrap_or(v.len());
@@ -298,18 +307,32 @@ mod tests {
     /// the same lists, regions, entries, fields, values and positions.
     #[test]
     fn agrees_with_the_full_parser_on_the_corpus() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kustomize/files");
-        let Ok(rd) = std::fs::read_dir(&dir) else { return };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/kustomize/files");
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return;
+        };
         let (mut accepted, mut total) = (0, 0);
         for e in rd {
             let bytes = std::fs::read(e.unwrap().path()).unwrap();
-            let Ok(src) = std::str::from_utf8(&bytes) else { continue };
+            let Ok(src) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
             total += 1;
-            let Some(fast) = super::locate(src) else { continue };
+            let Some(fast) = super::locate(src) else {
+                continue;
+            };
             accepted += 1;
             let full = locate::locate(src).expect("the scanner accepted a file the parser rejects");
-            assert_eq!(format!("{:?}", fast.lists), format!("{:?}", full.lists), "{src}");
+            assert_eq!(
+                format!("{:?}", fast.lists),
+                format!("{:?}", full.lists),
+                "{src}"
+            );
         }
-        assert!(total == 0 || accepted * 2 > total, "only {accepted} of {total} accepted");
+        assert!(
+            total == 0 || accepted * 2 > total,
+            "only {accepted} of {total} accepted"
+        );
     }
 }

@@ -55,13 +55,17 @@ impl Error {
     pub(crate) fn at_offset(bytes: &[u8], offset: usize, message: &str, hint: &str) -> Self {
         let before = &bytes[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let col = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        let col = offset
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
         Self::new(line, col, message, hint)
     }
 }
 
-const UNSUPPORTED: &str =
-    "kustomerge edits only plain `- name: ...` entries with one-line scalar values; git's line merge handles this file";
+const UNSUPPORTED: &str = "kustomerge edits only plain `- name: ...` entries with one-line scalar values; git's line merge handles this file";
 
 type Ev<'a> = (Event<'a>, Span);
 
@@ -174,12 +178,7 @@ impl<'a> Walker<'a> {
                 format!("YAML syntax error: {}", e.info()),
                 "fix the YAML (tabs are not allowed for indentation; `${VAR}` and `{{ }}` templates must be rendered first)",
             )),
-            None => Err(Error::new(
-                1,
-                1,
-                "unexpected end of YAML",
-                "fix the YAML",
-            )),
+            None => Err(Error::new(1, 1, "unexpected end of YAML", "fix the YAML")),
         }
     }
 
@@ -200,9 +199,7 @@ impl<'a> Walker<'a> {
             let (key_start, key_end) = offset(span);
             let start = line_start(self.src, key_start);
             let schema = ListSchema::for_key(&key);
-            if schema.is_none()
-                && ListSchema::for_key(&key.to_ascii_lowercase()).is_some()
-            {
+            if schema.is_none() && ListSchema::for_key(&key.to_ascii_lowercase()).is_some() {
                 return Err(Error::at(
                     span,
                     format!("`{key}:` is spelled with capitals"),
@@ -223,7 +220,7 @@ impl<'a> Walker<'a> {
                 end
             } else {
                 let (ev, span) = self.next()?;
-                let value_end = self.skip_node(ev, span)?.max(key_end);
+                let value_end = self.skip_node(&ev, span)?.max(key_end);
                 line_end(self.src, value_end)
             };
             doc.keys.push(TopKey {
@@ -235,7 +232,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Skips one node and returns the offset just past its last token.
-    fn skip_node(&mut self, ev: Event<'a>, span: Span) -> Result<usize, Error> {
+    fn skip_node(&mut self, ev: &Event<'a>, span: Span) -> Result<usize, Error> {
         let mut end = offset(span).1;
         let mut depth = match ev {
             Event::SequenceStart(..) | Event::MappingStart(..) => 1usize,
@@ -292,7 +289,14 @@ impl<'a> Walker<'a> {
                     let (ev, span) = self.next()?;
                     match ev {
                         Event::SequenceEnd => {
-                            return Ok(self.finish_list(key, region_start, header_end, flow, span, entries));
+                            return Ok(self.finish_list(
+                                key,
+                                region_start,
+                                header_end,
+                                flow,
+                                span,
+                                entries,
+                            ));
                         }
                         Event::MappingStart(mstyle, 0, None) => {
                             let entry = self.entry(mstyle, span, flow, prev_end)?;
@@ -391,14 +395,20 @@ impl<'a> Walker<'a> {
                 }
                 Event::Scalar(k, _, 0, _) => k.into_owned(),
                 _ => {
-                    return Err(Error::at(kspan, "an entry key is not a plain string", UNSUPPORTED));
+                    return Err(Error::at(
+                        kspan,
+                        "an entry key is not a plain string",
+                        UNSUPPORTED,
+                    ));
                 }
             };
             let (vev, vspan) = self.next()?;
             let Event::Scalar(value, vstyle, 0, _) = vev else {
                 return Err(Error::at(
                     vspan,
-                    format!("`{key}` does not hold a single scalar (nested value, anchor or alias)"),
+                    format!(
+                        "`{key}` does not hold a single scalar (nested value, anchor or alias)"
+                    ),
                     UNSUPPORTED,
                 ));
             };
@@ -424,7 +434,11 @@ impl<'a> Walker<'a> {
             fields.push(Field {
                 key,
                 key_span: offset(kspan).0..offset(kspan).1,
-                value: if null { String::new() } else { value.into_owned() },
+                value: if null {
+                    String::new()
+                } else {
+                    value.into_owned()
+                },
                 value_span: vs..ve,
                 plain: vstyle == ScalarStyle::Plain,
                 line: vspan.start.line(),

@@ -120,7 +120,11 @@ pub fn plan<'d>(
     let mut decided: HashMap<&'d str, Planned<'d>> = HashMap::new();
     let mut names: Vec<&'d str> = ia.order.clone();
     names.extend(ib.order.iter().filter(|n| !ia.by_name.contains_key(*n)));
-    names.extend(io.order.iter().filter(|n| !ia.by_name.contains_key(*n) && !ib.by_name.contains_key(*n)));
+    names.extend(
+        io.order
+            .iter()
+            .filter(|n| !ia.by_name.contains_key(*n) && !ib.by_name.contains_key(*n)),
+    );
     for name in names {
         let (eo, ea, eb) = (
             io.by_name.get(name).copied(),
@@ -128,7 +132,8 @@ pub fn plan<'d>(
             ib.by_name.get(name).copied(),
         );
         let planned = match (ea, eb) {
-            (Some(ea), Some(eb)) => untouched(sides, eo, ea, eb).or_else(|| merge_entry(schema, sides, eo, ea, eb, target_style, policy)),
+            (Some(ea), Some(eb)) => untouched(sides, eo, ea, eb)
+                .or_else(|| merge_entry(schema, sides, eo, ea, eb, target_style, policy)),
             (Some(ea), None) => one_sided(sides, Which::Current, eo, ea),
             (None, Some(eb)) => one_sided(sides, Which::Other, eo, eb),
             (None, None) => None,
@@ -169,7 +174,12 @@ pub fn plan<'d>(
 
 /// The common case, decided on bytes alone: an entry at most one side
 /// touched. Most entries of a large list take this path.
-fn untouched<'d>(sides: [&Side<'d>; 3], eo: Option<&'d Entry>, ea: &'d Entry, eb: &'d Entry) -> Option<Planned<'d>> {
+fn untouched<'d>(
+    sides: [&Side<'d>; 3],
+    eo: Option<&'d Entry>,
+    ea: &'d Entry,
+    eb: &'d Entry,
+) -> Option<Planned<'d>> {
     let text = |w: Which, e: &Entry| &sides[w as usize].src[e.span.clone()];
     let (ta, tb) = (text(Which::Current, ea), text(Which::Other, eb));
     let to = eo.map(|e| text(Which::Base, e));
@@ -186,7 +196,12 @@ fn untouched<'d>(sides: [&Side<'d>; 3], eo: Option<&'d Entry>, ea: &'d Entry, eb
 }
 
 /// An entry only one side still has: an addition, or a removal by the other side.
-fn one_sided<'d>(sides: [&Side<'d>; 3], which: Which, eo: Option<&'d Entry>, e: &'d Entry) -> Option<Planned<'d>> {
+fn one_sided<'d>(
+    sides: [&Side<'d>; 3],
+    which: Which,
+    eo: Option<&'d Entry>,
+    e: &'d Entry,
+) -> Option<Planned<'d>> {
     let Some(eo) = eo else {
         return Some(Planned::Clean {
             carrier: which,
@@ -196,7 +211,9 @@ fn one_sided<'d>(sides: [&Side<'d>; 3], which: Which, eo: Option<&'d Entry>, e: 
     };
     // Removed by the other side: honoured only if this side left it alone.
     let (side, base) = (sides[which as usize], sides[Which::Base as usize]);
-    if same_values(eo, e) && (side.style_kind() != base.style_kind() || side.normalized(e) == base.normalized(eo)) {
+    if same_values(eo, e)
+        && (side.style_kind() != base.style_kind() || side.normalized(e) == base.normalized(eo))
+    {
         return None;
     }
     let (current, other) = match which {
@@ -212,7 +229,10 @@ fn one_sided<'d>(sides: [&Side<'d>; 3], which: Which, eo: Option<&'d Entry>, e: 
 
 fn same_values(x: &Entry, y: &Entry) -> bool {
     fn map(e: &Entry) -> BTreeMap<&str, &str> {
-        e.fields.iter().map(|f| (f.key.as_str(), f.value.as_str())).collect()
+        e.fields
+            .iter()
+            .map(|f| (f.key.as_str(), f.value.as_str()))
+            .collect()
     }
     map(x) == map(y)
 }
@@ -231,15 +251,26 @@ fn merge_entry<'d>(
         current: Some(ea),
         other: Some(eb),
     };
-    let (fo, fa, fb) = (eo.map(|e| facets(schema, e)), facets(schema, ea), facets(schema, eb));
+    let (fo, fa, fb) = (
+        eo.map(|e| facets(schema, e)),
+        facets(schema, ea),
+        facets(schema, eb),
+    );
     let empty = BTreeMap::new();
-    let mut keys: Vec<&Facet> = fa.keys().chain(fb.keys()).chain(fo.iter().flat_map(|f| f.keys())).collect();
+    let mut keys: Vec<&Facet> = fa
+        .keys()
+        .chain(fb.keys())
+        .chain(fo.iter().flat_map(|f| f.keys()))
+        .collect();
     keys.sort();
     keys.dedup();
     // Which side each facet's values come from.
     let mut chosen: HashMap<&Facet, Which> = HashMap::new();
     for facet in keys {
-        let (va, vb) = (fa.get(facet).unwrap_or(&empty), fb.get(facet).unwrap_or(&empty));
+        let (va, vb) = (
+            fa.get(facet).unwrap_or(&empty),
+            fb.get(facet).unwrap_or(&empty),
+        );
         let vo = fo.as_ref().map(|f| f.get(facet).unwrap_or(&empty));
         let side = match pick(vo, va, vb) {
             Pick::Current => Which::Current,
@@ -275,7 +306,9 @@ fn merge_entry<'d>(
     // rule on the raw token, so a re-quote on one side survives.
     let mut tokens = Vec::new();
     for (i, field) in carrier_entry.fields.iter().enumerate() {
-        let Some(facet) = schema.facet_of(&field.key) else { continue };
+        let Some(facet) = schema.facet_of(&field.key) else {
+            continue;
+        };
         let side = chosen.get(&facet).copied().unwrap_or(carrier);
         let from_entry = if side == Which::Other { eb } else { ea };
         let Some(src_field) = from_entry.field(&field.key) else {
@@ -283,7 +316,8 @@ fn merge_entry<'d>(
             // can't hold the result without a structural edit.
             return Some(conflict);
         };
-        let raw = |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span.clone()]);
+        let raw =
+            |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span.clone()]);
         let token_side = if src_field.value == field.value {
             let ro = eo.map(|e| raw(so, e));
             let (ra, rb) = (raw(sa, ea), raw(sb, eb));
@@ -295,17 +329,25 @@ fn merge_entry<'d>(
             side
         };
         let token_entry = if token_side == Which::Other { eb } else { ea };
-        if token_side != carrier {
-            if let Some(f) = token_entry.field(&field.key) {
-                tokens.push((i, Token { from: token_side, field: f }));
-            }
+        if token_side != carrier
+            && let Some(f) = token_entry.field(&field.key)
+        {
+            tokens.push((
+                i,
+                Token {
+                    from: token_side,
+                    field: f,
+                },
+            ));
         }
     }
     // Every chosen field must exist on the carrier.
     for (facet, side) in &chosen {
         let from_entry = if *side == Which::Other { eb } else { ea };
         for f in &from_entry.fields {
-            if schema.facet_of(&f.key).as_ref() == Some(*facet) && carrier_entry.field(&f.key).is_none() {
+            if schema.facet_of(&f.key).as_ref() == Some(*facet)
+                && carrier_entry.field(&f.key).is_none()
+            {
                 return Some(conflict);
             }
         }
@@ -318,7 +360,8 @@ fn merge_entry<'d>(
 }
 
 fn target_style_matches(side: &Side<'_>, target: Style) -> bool {
-    side.list.is_some_and(|l| std::mem::discriminant(&l.style) == std::mem::discriminant(&target))
+    side.list
+        .is_some_and(|l| std::mem::discriminant(&l.style) == std::mem::discriminant(&target))
 }
 
 /// The `newest` policy: for the version facet of `images:`, the higher tag
@@ -331,7 +374,10 @@ fn newest(
     vb: &BTreeMap<&str, &str>,
     policy: SameImagePolicy,
 ) -> Option<Which> {
-    if policy != SameImagePolicy::Newest || schema.key != IMAGES.key || schema.facet_of("newTag").as_ref() != Some(facet) {
+    if policy != SameImagePolicy::Newest
+        || schema.key != IMAGES.key
+        || schema.facet_of("newTag").as_ref() != Some(facet)
+    {
         return None;
     }
     match crate::version::compare(va.get("newTag")?, vb.get("newTag")?)? {
@@ -344,17 +390,35 @@ fn newest(
 /// Final order: the current side's order (or the other side's, if only it
 /// reordered the common entries), with the other side's entries placed
 /// after their predecessor there; sorted when every version was sorted.
-fn order<'d>(io: &Indexed<'d>, ia: &Indexed<'d>, ib: &Indexed<'d>, decided: &HashMap<&'d str, Planned<'d>>) -> Vec<&'d str> {
+fn order<'d>(
+    io: &Indexed<'d>,
+    ia: &Indexed<'d>,
+    ib: &Indexed<'d>,
+    decided: &HashMap<&'d str, Planned<'d>>,
+) -> Vec<&'d str> {
     let common = |ix: &Indexed<'d>| -> Vec<&'d str> {
         ix.order
             .iter()
             .copied()
-            .filter(|n| io.by_name.contains_key(n) && ia.by_name.contains_key(n) && ib.by_name.contains_key(n))
+            .filter(|n| {
+                io.by_name.contains_key(n)
+                    && ia.by_name.contains_key(n)
+                    && ib.by_name.contains_key(n)
+            })
             .collect()
     };
     let (co, ca, cb) = (common(io), common(ia), common(ib));
-    let (primary, secondary) = if ca == co && cb != co { (ib, ia) } else { (ia, ib) };
-    let mut seq: Vec<&'d str> = primary.order.iter().copied().filter(|n| decided.contains_key(n)).collect();
+    let (primary, secondary) = if ca == co && cb != co {
+        (ib, ia)
+    } else {
+        (ia, ib)
+    };
+    let mut seq: Vec<&'d str> = primary
+        .order
+        .iter()
+        .copied()
+        .filter(|n| decided.contains_key(n))
+        .collect();
     let mut placed: std::collections::HashSet<&'d str> = seq.iter().copied().collect();
     for (i, name) in secondary.order.iter().enumerate() {
         if placed.contains(name) || !decided.contains_key(name) {
@@ -363,11 +427,20 @@ fn order<'d>(io: &Indexed<'d>, ia: &Indexed<'d>, ib: &Indexed<'d>, decided: &Has
         let at = secondary.order[..i]
             .iter()
             .rev()
-            .find_map(|p| placed.contains(p).then(|| seq.iter().position(|s| s == p).map(|x| x + 1)).flatten())
+            .find_map(|p| {
+                placed
+                    .contains(p)
+                    .then(|| seq.iter().position(|s| s == p).map(|x| x + 1))
+                    .flatten()
+            })
             .unwrap_or(0);
         // After the predecessor, but also after what the primary side added
         // there: two appends keep both in place, the primary's first.
-        let at = at + seq[at..].iter().take_while(|n| !io.by_name.contains_key(*n) && primary.by_name.contains_key(*n)).count();
+        let at = at
+            + seq[at..]
+                .iter()
+                .take_while(|n| !io.by_name.contains_key(*n) && primary.by_name.contains_key(*n))
+                .count();
         seq.insert(at, name);
         placed.insert(name);
     }

@@ -118,14 +118,21 @@ impl Side<'_> {
             let edits = entry
                 .fields
                 .iter()
-                .map(|f| (f.value_span.start - entry.span.start..f.value_span.end - entry.span.start, "\u{1}".to_owned()))
+                .map(|f| {
+                    (
+                        f.value_span.start - entry.span.start..f.value_span.end - entry.span.start,
+                        "\u{1}".to_owned(),
+                    )
+                })
                 .collect();
             splice(&self.src[entry.span.clone()], edits)
         } else {
             self.src[entry.span.clone()].to_owned()
         };
         match self.list.map(|l| l.style) {
-            Some(Style::Block { dash_col, .. }) => crate::kustomization::edit::reindent(&text, dash_col, 0, Eol::Lf),
+            Some(Style::Block { dash_col, .. }) => {
+                crate::kustomization::edit::reindent(&text, dash_col, 0, Eol::Lf)
+            }
             _ => text.replace("\r\n", "\n"),
         }
     }
@@ -179,24 +186,39 @@ fn clean(bytes: &[u8]) -> Outcome {
 fn parse<'a>(which: Which, bytes: &'a [u8]) -> Result<Document<'a>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
     if src.contains(TOKEN) {
-        return Err(Fallback(format!("{which} input contains kustomerge's internal placeholder text")));
+        return Err(Fallback(format!(
+            "{which} input contains kustomerge's internal placeholder text"
+        )));
     }
     Document::parse_lists(src).map_err(|e| Fallback(format!("{which} input, {e}")))
 }
 
 /// The text outside the keyed lists, each list's region replaced by its token.
 fn rest(doc: &Document<'_>) -> String {
-    splice(doc.src, doc.lists.iter().map(|l| (l.region.clone(), token(&l.key))).collect())
+    splice(
+        doc.src,
+        doc.lists
+            .iter()
+            .map(|l| (l.region.clone(), token(&l.key)))
+            .collect(),
+    )
 }
 
 /// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
 /// `=panic` panics inside the structured merge, to prove the panic is caught.
 const FALLBACK_ENV: &str = "KUSTOMERGE_FALLBACK";
 
-fn structured<'a>(base: &'a [u8], current: &'a [u8], other: &'a [u8], opts: &Options) -> Result<Outcome, Fallback> {
+fn structured<'a>(
+    base: &'a [u8],
+    current: &'a [u8],
+    other: &'a [u8],
+    opts: &Options,
+) -> Result<Outcome, Fallback> {
     match std::env::var(FALLBACK_ENV).as_deref() {
         Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
-        Ok(v) if !v.is_empty() && v != "0" => return Err(Fallback(format!("{FALLBACK_ENV} is set"))),
+        Ok(v) if !v.is_empty() && v != "0" => {
+            return Err(Fallback(format!("{FALLBACK_ENV} is set")));
+        }
         _ => {}
     }
     // Parsing dominates on large files; the three sides are independent.
@@ -206,16 +228,25 @@ fn structured<'a>(base: &'a [u8], current: &'a [u8], other: &'a [u8], opts: &Opt
         let b = parse(Which::Other, other);
         [o.join(), a.join(), Ok(b)]
     });
-    let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| r.unwrap_or_else(|p| std::panic::resume_unwind(p));
+    let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| {
+        r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    };
     let docs = [join(o)?, join(a)?, join(b)?];
     let rests = docs.each_ref().map(rest);
     let (mut merged, mut conflicts) = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
         Pick::Current => (rests[1].clone(), 0),
         Pick::Other => (rests[2].clone(), 0),
         Pick::Conflict => {
-            let m = text::merge(&opts.git, rests[0].as_bytes(), rests[1].as_bytes(), rests[2].as_bytes(), &opts.markers)
-                .map_err(|e| Fallback(format!("{e:#}")))?;
-            let s = String::from_utf8(m.bytes).map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
+            let m = text::merge(
+                &opts.git,
+                rests[0].as_bytes(),
+                rests[1].as_bytes(),
+                rests[2].as_bytes(),
+                &opts.markers,
+            )
+            .map_err(|e| Fallback(format!("{e:#}")))?;
+            let s = String::from_utf8(m.bytes)
+                .map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
             (s, m.conflicts)
         }
     };
@@ -236,18 +267,32 @@ fn structured<'a>(base: &'a [u8], current: &'a [u8], other: &'a [u8], opts: &Opt
         let (header, trailer) = edges(&sides, target)?;
         let plan = keyed::plan(schema, sides.each_ref(), tlist.style, opts.policy)?;
         if matches!(tlist.style, Style::Empty) && !plan.entries.is_empty() {
-            return Err(Fallback(format!("`{}:` is empty on one side and filled on another in a way kustomerge can't place", schema.key)));
+            return Err(Fallback(format!(
+                "`{}:` is empty on one side and filled on another in a way kustomerge can't place",
+                schema.key
+            )));
         }
         let cstyle = if plan.conflicts == 0 {
             ConflictStyle::Merge
         } else {
             *style.get_or_insert_with(|| conflict_style(opts))
         };
-        let region = render::region(&plan, sides.each_ref(), target, header, trailer, &opts.markers, cstyle);
+        let region = render::region(
+            &plan,
+            sides.each_ref(),
+            target,
+            header,
+            trailer,
+            &opts.markers,
+            cstyle,
+        );
         let tok = token(schema.key);
         let present = merged.contains(&tok);
         if !present && !plan.entries.is_empty() {
-            return Err(Fallback(format!("one side removed `{}:` while the other changed it", schema.key)));
+            return Err(Fallback(format!(
+                "one side removed `{}:` while the other changed it",
+                schema.key
+            )));
         }
         merged = merged.replace(&tok, &region);
         conflicts += plan.conflicts;
@@ -279,9 +324,15 @@ fn target<'s, 'd>(sides: &'s [Side<'d>; 3]) -> Result<&'s Side<'d>, Fallback> {
 /// The list's header (the key's line, or a flow list's opening) and trailer,
 /// by the three-way rule when all sides write the list the same way.
 fn edges<'d>(sides: &[Side<'d>; 3], target: &Side<'d>) -> Result<(&'d str, &'d str), Fallback> {
-    let texts = |s: &Side<'d>| s.list.map(|l| (&s.src[l.header.clone()], &s.src[l.trailer.clone()]));
+    let texts = |s: &Side<'d>| {
+        s.list
+            .map(|l| (&s.src[l.header.clone()], &s.src[l.trailer.clone()]))
+    };
     let tl = target.list.expect("target has the list");
-    let own = (&target.src[tl.header.clone()], &target.src[tl.trailer.clone()]);
+    let own = (
+        &target.src[tl.header.clone()],
+        &target.src[tl.trailer.clone()],
+    );
     let [o, a, b] = sides;
     if a.style_kind() != b.style_kind() || o.style_kind() != a.style_kind() {
         return Ok(own);
@@ -290,7 +341,10 @@ fn edges<'d>(sides: &[Side<'d>; 3], target: &Side<'d>) -> Result<(&'d str, &'d s
     match pick(Some(&to), &ta, &tb) {
         Pick::Current => Ok(ta.unwrap_or(own)),
         Pick::Other => Ok(tb.unwrap_or(own)),
-        Pick::Conflict => Err(Fallback(format!("both sides changed the `{}:` line differently", tl.key))),
+        Pick::Conflict => Err(Fallback(format!(
+            "both sides changed the `{}:` line differently",
+            tl.key
+        ))),
     }
 }
 
@@ -306,21 +360,34 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 
 /// Re-parses a clean result: each list must hold exactly the planned entries,
 /// in order, and the text around them must be exactly the merged rest.
-fn verify(merged: &str, merged_rest: &str, intended: &[(&str, Option<Vec<keyed::Intended>>)]) -> Result<(), Fallback> {
-    let doc = Document::parse_lists(merged)
-        .map_err(|e| Fallback(format!("the merged result would not parse ({e}); this is a kustomerge bug, please report it")))?;
+fn verify(
+    merged: &str,
+    merged_rest: &str,
+    intended: &[(&str, Option<Vec<keyed::Intended>>)],
+) -> Result<(), Fallback> {
+    let doc = Document::parse_lists(merged).map_err(|e| {
+        Fallback(format!(
+            "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
+        ))
+    })?;
     for (key, want) in intended {
         let got = doc.list(key).map(|l| {
             l.entries
                 .iter()
                 .map(|e| {
-                    let fields = e.fields.iter().map(|f| (f.key.clone(), f.value.clone())).collect();
+                    let fields = e
+                        .fields
+                        .iter()
+                        .map(|f| (f.key.clone(), f.value.clone()))
+                        .collect();
                     (e.name().unwrap_or_default().to_owned(), fields)
                 })
                 .collect::<Vec<keyed::Intended>>()
         });
         if got != *want {
-            return Err(Fallback(format!("the merged `{key}:` did not re-parse as planned; this is a kustomerge bug, please report it")));
+            return Err(Fallback(format!(
+                "the merged `{key}:` did not re-parse as planned; this is a kustomerge bug, please report it"
+            )));
         }
     }
     if rest(&doc) != merged_rest {

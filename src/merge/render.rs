@@ -24,7 +24,15 @@ pub enum ConflictStyle {
 }
 
 /// The merged list's region text (no final line break).
-pub fn region(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, header: &str, trailer: &str, markers: &Markers, style: ConflictStyle) -> String {
+pub fn region(
+    plan: &Plan<'_>,
+    sides: [&Side<'_>; 3],
+    target: &Side<'_>,
+    header: &str,
+    trailer: &str,
+    markers: &Markers,
+    style: ConflictStyle,
+) -> String {
     let list = target.list.expect("the target side has the list");
     match list.style {
         Style::Block { .. } | Style::Empty => {
@@ -32,14 +40,35 @@ pub fn region(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, header:
             let mut out = String::from(header);
             for (_, planned) in &plan.entries {
                 let text = match planned {
-                    Planned::Clean { carrier, entry, tokens } => Some(entry_text(sides, target, *carrier, entry, tokens)),
-                    Planned::Conflict { base, current, other } => {
-                        let text = |w: Which, e: &Option<&Entry>| e.map(|e| entry_text(sides, target, w, e, &[]));
-                        let (b, c, o) = (text(Which::Base, base), text(Which::Current, current), text(Which::Other, other));
+                    Planned::Clean {
+                        carrier,
+                        entry,
+                        tokens,
+                    } => Some(entry_text(sides, target, *carrier, entry, tokens)),
+                    Planned::Conflict {
+                        base,
+                        current,
+                        other,
+                    } => {
+                        let text = |w: Which, e: &Option<&Entry>| {
+                            e.map(|e| entry_text(sides, target, w, e, &[]))
+                        };
+                        let (b, c, o) = (
+                            text(Which::Base, base),
+                            text(Which::Current, current),
+                            text(Which::Other, other),
+                        );
                         if style == ConflictStyle::VirtualBase {
                             b
                         } else {
-                            Some(conflict_block(c.as_deref(), b.as_deref(), o.as_deref(), markers, style, target.eol))
+                            Some(conflict_block(
+                                c.as_deref(),
+                                b.as_deref(),
+                                o.as_deref(),
+                                markers,
+                                style,
+                                target.eol,
+                            ))
                         }
                     }
                 };
@@ -72,7 +101,14 @@ pub fn region(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, header:
 }
 
 /// The flow list with each conflicting entry taken from side `pick`.
-fn flow_variant(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, header: &str, trailer: &str, pick: Which) -> String {
+fn flow_variant(
+    plan: &Plan<'_>,
+    sides: [&Side<'_>; 3],
+    target: &Side<'_>,
+    header: &str,
+    trailer: &str,
+    pick: Which,
+) -> String {
     let list = target.list.expect("the target side has the list");
     let sep = match list.entries.as_slice() {
         [first, second, ..] => &target.src[first.span.end..second.span.start],
@@ -82,8 +118,16 @@ fn flow_variant(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, heade
         .entries
         .iter()
         .filter_map(|(_, planned)| match planned {
-            Planned::Clean { carrier, entry, tokens } => Some(entry_text(sides, target, *carrier, entry, tokens)),
-            Planned::Conflict { base, current, other } => {
+            Planned::Clean {
+                carrier,
+                entry,
+                tokens,
+            } => Some(entry_text(sides, target, *carrier, entry, tokens)),
+            Planned::Conflict {
+                base,
+                current,
+                other,
+            } => {
                 let e = match pick {
                     Which::Base => base,
                     Which::Current => current,
@@ -97,13 +141,26 @@ fn flow_variant(plan: &Plan<'_>, sides: [&Side<'_>; 3], target: &Side<'_>, heade
 }
 
 /// One entry from side `from`, in the target list's style and indentation.
-pub fn entry_text(sides: [&Side<'_>; 3], target: &Side<'_>, from: Which, entry: &Entry, tokens: &[(usize, Token<'_>)]) -> String {
+pub fn entry_text(
+    sides: [&Side<'_>; 3],
+    target: &Side<'_>,
+    from: Which,
+    entry: &Entry,
+    tokens: &[(usize, Token<'_>)],
+) -> String {
     let side = sides[from as usize];
     let src_style = side.list.expect("an entry implies a list").style;
     let dst_style = target.list.expect("the target side has the list").style;
     let flow = matches!(dst_style, Style::Flow);
     match (src_style, dst_style) {
-        (Style::Block { dash_col: from_col, .. }, Style::Block { dash_col: to_col, .. }) => {
+        (
+            Style::Block {
+                dash_col: from_col, ..
+            },
+            Style::Block {
+                dash_col: to_col, ..
+            },
+        ) => {
             let text = spliced(sides, side, entry, tokens, flow);
             reindent(&text, from_col, to_col, target.eol)
         }
@@ -115,12 +172,21 @@ pub fn entry_text(sides: [&Side<'_>; 3], target: &Side<'_>, from: Which, entry: 
     }
 }
 
-fn spliced(sides: [&Side<'_>; 3], side: &Side<'_>, entry: &Entry, tokens: &[(usize, Token<'_>)], flow: bool) -> String {
+fn spliced(
+    sides: [&Side<'_>; 3],
+    side: &Side<'_>,
+    entry: &Entry,
+    tokens: &[(usize, Token<'_>)],
+    flow: bool,
+) -> String {
     let edits = tokens
         .iter()
         .map(|(i, t)| {
             let span = &entry.fields[*i].value_span;
-            (span.start - entry.span.start..span.end - entry.span.start, token_text(sides, t, flow))
+            (
+                span.start - entry.span.start..span.end - entry.span.start,
+                token_text(sides, t, flow),
+            )
         })
         .collect();
     splice(&side.src[entry.span.clone()], edits)
@@ -136,7 +202,14 @@ fn token_text(sides: [&Side<'_>; 3], t: &Token<'_>, flow: bool) -> String {
 }
 
 /// Rebuilds an entry from its fields when it changes between block and flow.
-fn synthesize(sides: [&Side<'_>; 3], side: &Side<'_>, entry: &Entry, tokens: &[(usize, Token<'_>)], style: Style, eol: Eol) -> String {
+fn synthesize(
+    sides: [&Side<'_>; 3],
+    side: &Side<'_>,
+    entry: &Entry,
+    tokens: &[(usize, Token<'_>)],
+    style: Style,
+    eol: Eol,
+) -> String {
     let flow = matches!(style, Style::Flow);
     let pairs: Vec<String> = entry
         .fields
@@ -145,7 +218,9 @@ fn synthesize(sides: [&Side<'_>; 3], side: &Side<'_>, entry: &Entry, tokens: &[(
         .map(|(i, f)| {
             let value = match tokens.iter().find(|(j, _)| *j == i) {
                 Some((_, t)) => token_text(sides, t, flow),
-                None if flow && f.plain && !plain_safe(&f.value, true) => scalar_token(&f.value, None, true),
+                None if flow && f.plain && !plain_safe(&f.value, true) => {
+                    scalar_token(&f.value, None, true)
+                }
                 None => side.src[f.value_span.clone()].to_owned(),
             };
             format!("{}: {value}", &side.src[f.key_span.clone()])
@@ -155,7 +230,11 @@ fn synthesize(sides: [&Side<'_>; 3], side: &Side<'_>, entry: &Entry, tokens: &[(
         Style::Block { dash_col, key_col } => {
             let inner = key_col.saturating_sub(dash_col + 1).max(1);
             let mut out = format!("{}-{}", " ".repeat(dash_col), " ".repeat(inner));
-            out.push_str(&pairs.join(&format!("{}{}", eol.as_str(), " ".repeat(dash_col + 1 + inner))));
+            out.push_str(&pairs.join(&format!(
+                "{}{}",
+                eol.as_str(),
+                " ".repeat(dash_col + 1 + inner)
+            )));
             out
         }
         _ => format!("{{{}}}", pairs.join(", ")),
@@ -170,7 +249,14 @@ fn convert_eol(text: &str, eol: Eol) -> String {
 }
 
 /// Standard conflict markers around whole entries (or a whole flow list).
-pub fn conflict_block(current: Option<&str>, base: Option<&str>, other: Option<&str>, markers: &Markers, style: ConflictStyle, eol: Eol) -> String {
+pub fn conflict_block(
+    current: Option<&str>,
+    base: Option<&str>,
+    other: Option<&str>,
+    markers: &Markers,
+    style: ConflictStyle,
+    eol: Eol,
+) -> String {
     let run = |c: char| c.to_string().repeat(markers.size);
     let mut lines: Vec<String> = vec![format!("{} {}", run('<'), markers.current)];
     lines.extend(current.map(str::to_owned));

@@ -37,14 +37,24 @@ pub struct TextMerge {
 }
 
 /// Merges three buffers with `git merge-file`, through temp files.
-pub fn merge(git: &Git, base: &[u8], current: &[u8], other: &[u8], markers: &Markers) -> anyhow::Result<TextMerge> {
+pub fn merge(
+    git: &Git,
+    base: &[u8],
+    current: &[u8],
+    other: &[u8],
+    markers: &Markers,
+) -> anyhow::Result<TextMerge> {
     let dir = TempDir::new()?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<PathBuf> {
         let path = dir.0.join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
-    let (o, a, b) = (write("base", base)?, write("current", current)?, write("other", other)?);
+    let (o, a, b) = (
+        write("base", base)?,
+        write("current", current)?,
+        write("other", other)?,
+    );
     let out = git.merge_file(
         &a,
         &o,

@@ -115,7 +115,11 @@ impl Sandbox {
     pub fn register_driver(&self, repo: &Path) {
         self.git(
             repo,
-            &["config", "merge.kustomize.driver", "kustomerge merge %O %A %B %L %P"],
+            &[
+                "config",
+                "merge.kustomize.driver",
+                "kustomerge merge %O %A %B %L %P",
+            ],
         );
         let attrs = repo.join(".git/info/attributes");
         std::fs::create_dir_all(attrs.parent().unwrap()).unwrap();

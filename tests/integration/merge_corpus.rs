@@ -53,9 +53,22 @@ fn identical_inputs_give_the_file_back_byte_for_byte() {
     for file in &files {
         let cur = sb.path().join("current");
         std::fs::copy(file, &cur).unwrap();
-        let out = sb.kustomerge(sb.path(), &["merge", file.to_str().unwrap(), "current", file.to_str().unwrap()]);
+        let out = sb.kustomerge(
+            sb.path(),
+            &[
+                "merge",
+                file.to_str().unwrap(),
+                "current",
+                file.to_str().unwrap(),
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", file.display());
-        assert_eq!(std::fs::read(&cur).unwrap(), std::fs::read(file).unwrap(), "{}", file.display());
+        assert_eq!(
+            std::fs::read(&cur).unwrap(),
+            std::fs::read(file).unwrap(),
+            "{}",
+            file.display()
+        );
     }
 }
 
@@ -66,7 +79,10 @@ fn bump(src: &str, doc: &Document<'_>, index: usize, tag: &str) -> Option<Edit> 
     let entry = &doc.list("images")?.entries[index];
     let f = entry.field("newTag")?;
     let flow = matches!(doc.list("images")?.style, Style::Flow);
-    Some(vec![(f.value_span.clone(), scalar_token(tag, Some(&src[f.value_span.clone()]), flow))])
+    Some(vec![(
+        f.value_span.clone(),
+        scalar_token(tag, Some(&src[f.value_span.clone()]), flow),
+    )])
 }
 
 fn append(doc: &Document<'_>) -> Option<Edit> {
@@ -76,18 +92,27 @@ fn append(doc: &Document<'_>) -> Option<Edit> {
     Some(match list.style {
         Style::Block { dash_col, key_col } => {
             let pad = " ".repeat(key_col);
-            let dash = format!("{}-{}", " ".repeat(dash_col), " ".repeat(key_col - dash_col - 1));
+            let dash = format!(
+                "{}-{}",
+                " ".repeat(dash_col),
+                " ".repeat(key_col - dash_col - 1)
+            );
             let text = format!("{eol}{dash}name: kustomerge-probe{eol}{pad}newTag: 9.9.9");
             vec![(last.span.end..last.span.end, text)]
         }
-        Style::Flow => vec![(last.span.end..last.span.end, ", {name: kustomerge-probe, newTag: 9.9.9}".into())],
+        Style::Flow => vec![(
+            last.span.end..last.span.end,
+            ", {name: kustomerge-probe, newTag: 9.9.9}".into(),
+        )],
         Style::Empty => return None,
     })
 }
 
 fn remove_last(doc: &Document<'_>) -> Option<Edit> {
     let list = doc.list("images")?;
-    let [.., prev, last] = list.entries.as_slice() else { return None };
+    let [.., prev, last] = list.entries.as_slice() else {
+        return None;
+    };
     let start = match list.style {
         Style::Flow => prev.span.end,
         _ => last.span.start - doc.eol.as_str().len(),
@@ -99,7 +124,10 @@ fn set_digest(src: &str, doc: &Document<'_>, index: usize) -> Option<Edit> {
     let entry = &doc.list("images")?.entries[index];
     let f = entry.field("digest")?;
     let new = format!("sha256:{}", "e".repeat(64));
-    Some(vec![(f.value_span.clone(), scalar_token(&new, Some(&src[f.value_span.clone()]), false))])
+    Some(vec![(
+        f.value_span.clone(),
+        scalar_token(&new, Some(&src[f.value_span.clone()]), false),
+    )])
 }
 
 #[test]
@@ -108,28 +136,54 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
     let (mut files_with_images, mut cases, mut failures) = (0, 0, Vec::new());
     for file in corpus_files() {
         let bytes = std::fs::read(&file).unwrap();
-        let Ok(src) = std::str::from_utf8(&bytes) else { continue };
-        let Ok(doc) = Document::parse(src) else { continue };
-        let Some(list) = doc.list("images") else { continue };
+        let Ok(src) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        let Ok(doc) = Document::parse(src) else {
+            continue;
+        };
+        let Some(list) = doc.list("images") else {
+            continue;
+        };
         let names: Vec<_> = list.entries.iter().map(|e| e.name()).collect();
-        if list.entries.is_empty() || names.iter().any(Option::is_none) || (1..names.len()).any(|i| names[..i].contains(&names[i])) {
+        if list.entries.is_empty()
+            || names.iter().any(Option::is_none)
+            || (1..names.len()).any(|i| names[..i].contains(&names[i]))
+        {
             continue;
         }
         files_with_images += 1;
         let n = list.entries.len();
         let shapes: Vec<(&str, Option<Edit>, Option<Edit>)> = vec![
             ("bump vs append", bump(src, &doc, 0, "7.7.7"), append(&doc)),
-            ("bump first vs bump last", bump(src, &doc, 0, "7.7.7"), (n > 1).then(|| bump(src, &doc, n - 1, "8.8.8")).flatten()),
-            ("bump first vs remove last", (n > 2).then(|| bump(src, &doc, 0, "7.7.7")).flatten(), remove_last(&doc)),
-            ("digest vs bump other", (0..n).find_map(|i| set_digest(src, &doc, i)), None),
+            (
+                "bump first vs bump last",
+                bump(src, &doc, 0, "7.7.7"),
+                (n > 1).then(|| bump(src, &doc, n - 1, "8.8.8")).flatten(),
+            ),
+            (
+                "bump first vs remove last",
+                (n > 2).then(|| bump(src, &doc, 0, "7.7.7")).flatten(),
+                remove_last(&doc),
+            ),
+            (
+                "digest vs bump other",
+                (0..n).find_map(|i| set_digest(src, &doc, i)),
+                None,
+            ),
         ];
         for (shape, a, b) in shapes {
             let (a, b) = match (a, b) {
                 (Some(a), Some(b)) => (a, b),
                 (Some(a), None) if shape.starts_with("digest") => {
                     // Bump a different entry than the one whose digest moved.
-                    let di = (0..n).find(|&i| set_digest(src, &doc, i).is_some()).unwrap();
-                    match (0..n).filter(|&i| i != di).find_map(|i| bump(src, &doc, i, "6.6.6")) {
+                    let di = (0..n)
+                        .find(|&i| set_digest(src, &doc, i).is_some())
+                        .unwrap();
+                    match (0..n)
+                        .filter(|&i| i != di)
+                        .find_map(|i| bump(src, &doc, i, "6.6.6"))
+                    {
                         Some(b) => (a, b),
                         None => continue,
                     }
@@ -159,7 +213,12 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
     }
     eprintln!("{files_with_images} files with images, {cases} generated edit shapes");
     assert!(cases > 300, "only {cases} generated cases");
-    assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -169,7 +228,9 @@ fn edits_outside_the_lists_merge_exactly_like_git_merge_file() {
     let mut compared = 0;
     for file in corpus_files() {
         let bytes = std::fs::read(&file).unwrap();
-        let Ok(src) = std::str::from_utf8(&bytes) else { continue };
+        let Ok(src) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
         if Document::parse(src).is_err() || !src.ends_with('\n') {
             continue;
         }
@@ -181,9 +242,29 @@ fn edits_outside_the_lists_merge_exactly_like_git_merge_file() {
         for (name, text) in [("o", src), ("a", &current), ("b", &other)] {
             std::fs::write(dir.join(name), text).unwrap();
         }
-        let git = sb.git_out(dir, &["merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs", "a", "o", "b"]);
+        let git = sb.git_out(
+            dir,
+            &[
+                "merge-file",
+                "-p",
+                "-L",
+                "ours",
+                "-L",
+                "base",
+                "-L",
+                "theirs",
+                "a",
+                "o",
+                "b",
+            ],
+        );
         assert_eq!(out.bytes, git.stdout, "{}", file.display());
-        assert_eq!(out.conflicts, git.status.code().unwrap() as usize, "{}", file.display());
+        assert_eq!(
+            out.conflicts,
+            git.status.code().unwrap() as usize,
+            "{}",
+            file.display()
+        );
         compared += 1;
     }
     if compared > 0 {

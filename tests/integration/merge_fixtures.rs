@@ -26,7 +26,9 @@ fn every_merge_fixture_gives_its_expected_bytes() {
         let args = fs::read_to_string(case.join("args")).unwrap_or_default();
         let mut cmd = sb.kustomerge_cmd(&work);
         cmd.arg("merge").args(args.lines());
-        cmd.arg(case.join("base.yaml")).arg("current").arg(case.join("other.yaml"));
+        cmd.arg(case.join("base.yaml"))
+            .arg("current")
+            .arg(case.join("other.yaml"));
         cmd.args(["7", "kustomization.yaml"]);
         let out = cmd.output().unwrap();
         let got = fs::read(work.join("current")).unwrap();
@@ -42,25 +44,45 @@ fn every_merge_fixture_gives_its_expected_bytes() {
         }
         match &conflicts {
             Some(n) => {
-                let markers = String::from_utf8_lossy(&got).lines().filter(|l| l.starts_with("<<<<<<< ")).count();
+                let markers = String::from_utf8_lossy(&got)
+                    .lines()
+                    .filter(|l| l.starts_with("<<<<<<< "))
+                    .count();
                 if code != Some(1) || markers.to_string() != n.trim() {
-                    failures.push(format!("{name}: want exit 1 with {} marker block(s), got {code:?} with {markers}", n.trim()));
+                    failures.push(format!(
+                        "{name}: want exit 1 with {} marker block(s), got {code:?} with {markers}",
+                        n.trim()
+                    ));
                 }
             }
             None => {
                 if code != Some(0) || got.windows(8).any(|w| w == b"<<<<<<< ") {
-                    failures.push(format!("{name}: want a clean exit 0, got {code:?}: {}", stderr(&out)));
+                    failures.push(format!(
+                        "{name}: want a clean exit 0, got {code:?}: {}",
+                        stderr(&out)
+                    ));
                 }
             }
         }
         if name.contains("_fall") != stderr(&out).contains("using git's line merge") {
-            failures.push(format!("{name}: fallback message mismatch: {}", stderr(&out)));
+            failures.push(format!(
+                "{name}: fallback message mismatch: {}",
+                stderr(&out)
+            ));
         }
         if !out.stdout.is_empty() {
-            failures.push(format!("{name}: the driver wrote to stdout, which git mixes into its own output"));
+            failures.push(format!(
+                "{name}: the driver wrote to stdout, which git mixes into its own output"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
 /// A panic in the structured merge is caught: the driver answers with exactly
@@ -69,7 +91,10 @@ fn every_merge_fixture_gives_its_expected_bytes() {
 fn a_panic_in_the_structured_merge_falls_back_to_git_merge_file() {
     let sb = Sandbox::new();
     let case = fixtures().join("merge/both_append_different_images");
-    for (env, needle) in [("panic", "internal error"), ("1", "KUSTOMERGE_FALLBACK is set")] {
+    for (env, needle) in [
+        ("panic", "internal error"),
+        ("1", "KUSTOMERGE_FALLBACK is set"),
+    ] {
         fs::copy(case.join("current.yaml"), sb.path().join("current")).unwrap();
         let out = sb
             .kustomerge_cmd(sb.path())
@@ -82,13 +107,27 @@ fn a_panic_in_the_structured_merge_falls_back_to_git_merge_file() {
             .unwrap();
         let git = sb
             .git_cmd(sb.path())
-            .args(["merge-file", "-p", "-L", "ours", "-L", "base", "-L", "theirs"])
+            .args([
+                "merge-file",
+                "-p",
+                "-L",
+                "ours",
+                "-L",
+                "base",
+                "-L",
+                "theirs",
+            ])
             .arg(case.join("current.yaml"))
             .arg(case.join("base.yaml"))
             .arg(case.join("other.yaml"))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "git conflicts on both-append: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "git conflicts on both-append: {}",
+            stderr(&out)
+        );
         assert!(stderr(&out).contains(needle), "{}", stderr(&out));
         assert_eq!(fs::read(sb.path().join("current")).unwrap(), git.stdout);
     }

@@ -30,9 +30,19 @@ fn diverged(sb: &Sandbox) -> std::path::PathBuf {
     let repo = sb.repo("config");
     sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
     sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", with_image(BASE, "cron", "4.0.0").as_bytes(), "job: add cron");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        with_image(BASE, "cron", "4.0.0").as_bytes(),
+        "job: add cron",
+    );
     sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", with_image(BASE, "mailer", "5.0.0").as_bytes(), "main: add mailer");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        with_image(BASE, "mailer", "5.0.0").as_bytes(),
+        "main: add mailer",
+    );
     repo
 }
 
@@ -46,15 +56,25 @@ fn rebase_that_plain_git_stops_on_completes_with_the_driver() {
     let repo = diverged(&sb);
     sb.git(&repo, &["checkout", "-q", "job"]);
     let plain = sb.git_out(&repo, &["rebase", "main"]);
-    assert!(!plain.status.success(), "plain git was expected to stop on both-append");
+    assert!(
+        !plain.status.success(),
+        "plain git was expected to stop on both-append"
+    );
     sb.git(&repo, &["rebase", "--abort"]);
 
     sb.register_driver(&repo);
     let out = sb.git_out(&repo, &["rebase", "main"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // During a rebase %A is upstream (main) and %B the replayed commit, so
     // main's append comes first and the job's follows it.
-    assert_eq!(read(&repo), with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0"));
+    assert_eq!(
+        read(&repo),
+        with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
+    );
 }
 
 #[test]
@@ -64,20 +84,49 @@ fn pull_rebase_merges_flow_style_bumps_from_two_clones() {
     let seed = sb.repo("seed");
     sb.commit_file(&seed, "kustomization.yaml", flow.as_bytes(), "seed");
     let bare = sb.path().join("remote.git");
-    sb.git(sb.path(), &["clone", "-q", "--bare", seed.to_str().unwrap(), bare.to_str().unwrap()]);
+    sb.git(
+        sb.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
     let clone = |name: &str| {
         let dir = sb.path().join(name);
-        sb.git(sb.path(), &["clone", "-q", bare.to_str().unwrap(), dir.to_str().unwrap()]);
+        sb.git(
+            sb.path(),
+            &["clone", "-q", bare.to_str().unwrap(), dir.to_str().unwrap()],
+        );
         sb.register_driver(&dir);
         dir
     };
     let (one, two) = (clone("one"), clone("two"));
-    sb.commit_file(&one, "kustomization.yaml", flow.replace("1.0.0", "1.0.1").as_bytes(), "bump api");
-    sb.commit_file(&two, "kustomization.yaml", flow.replace("2.0.0", "2.0.1").as_bytes(), "bump web");
+    sb.commit_file(
+        &one,
+        "kustomization.yaml",
+        flow.replace("1.0.0", "1.0.1").as_bytes(),
+        "bump api",
+    );
+    sb.commit_file(
+        &two,
+        "kustomization.yaml",
+        flow.replace("2.0.0", "2.0.1").as_bytes(),
+        "bump web",
+    );
     sb.git(&two, &["push", "-q", "origin", "main"]);
     let out = sb.git_out(&one, &["pull", "--rebase", "-q", "origin", "main"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(read(&one), flow.replace("1.0.0", "1.0.1").replace("2.0.0", "2.0.1"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(&one),
+        flow.replace("1.0.0", "1.0.1").replace("2.0.0", "2.0.1")
+    );
 }
 
 #[test]
@@ -86,14 +135,28 @@ fn merge_and_cherry_pick_use_the_driver() {
     let repo = diverged(&sb);
     sb.register_driver(&repo);
     let out = sb.git_out(&repo, &["merge", "-q", "--no-edit", "job"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // In a merge %A is HEAD (main), so main's entry comes first.
-    assert_eq!(read(&repo), with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0"));
+    assert_eq!(
+        read(&repo),
+        with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
+    );
 
     sb.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
     let out = sb.git_out(&repo, &["cherry-pick", "job"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(read(&repo), with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        read(&repo),
+        with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
+    );
 }
 
 #[test]
@@ -102,9 +165,21 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style
     let repo = sb.repo("config");
     sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
     sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", BASE.replace("2.0.0", "2.2.0").as_bytes(), "job: web 2.2.0");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        BASE.replace("2.0.0", "2.2.0").as_bytes(),
+        "job: web 2.2.0",
+    );
     sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", BASE.replace("2.0.0", "2.1.0").replace("1.0.0", "1.0.1").as_bytes(), "main: web 2.1.0");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        BASE.replace("2.0.0", "2.1.0")
+            .replace("1.0.0", "1.0.1")
+            .as_bytes(),
+        "main: web 2.1.0",
+    );
     sb.register_driver(&repo);
     sb.git(&repo, &["config", "merge.conflictStyle", "diff3"]);
     sb.git(&repo, &["checkout", "-q", "job"]);
@@ -123,7 +198,12 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style
 
 #[test]
 fn kubectl_builds_the_merged_overlay_with_both_images() {
-    if std::process::Command::new("kubectl").arg("version").arg("--client").output().is_err() {
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
         eprintln!("kubectl not installed; skipping");
         return;
     }
@@ -143,16 +223,39 @@ spec:
       - name: web
         image: web:0.0.1
 ";
-    sb.commit_file(&repo, "deployment.yaml", deployment.as_bytes(), "deployment");
+    sb.commit_file(
+        &repo,
+        "deployment.yaml",
+        deployment.as_bytes(),
+        "deployment",
+    );
     sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "overlay");
     sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", BASE.replace("1.0.0", "1.0.1").as_bytes(), "bump api");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        BASE.replace("1.0.0", "1.0.1").as_bytes(),
+        "bump api",
+    );
     sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", BASE.replace("2.0.0", "2.0.1").as_bytes(), "bump web");
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        BASE.replace("2.0.0", "2.0.1").as_bytes(),
+        "bump web",
+    );
     sb.register_driver(&repo);
     sb.git(&repo, &["merge", "-q", "--no-edit", "job"]);
-    let built = std::process::Command::new("kubectl").arg("kustomize").arg(&repo).output().unwrap();
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let built = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let yaml = String::from_utf8(built.stdout).unwrap();
     assert!(yaml.contains("image: ghcr.io/acme/api:1.0.1"), "{yaml}");
     assert!(yaml.contains("image: ghcr.io/acme/web:2.0.1"), "{yaml}");
