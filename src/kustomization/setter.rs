@@ -251,9 +251,30 @@ pub fn apply(
     if !added.is_empty() {
         edits.extend(add_entries(doc, schema, list, &added));
     }
-    let text = splice(src, edits);
+    let text = splice(src, merge_removals(edits));
     verify(&text, schema, &expected)?;
     Ok(Applied { text, notes })
+}
+
+/// Joins touching or overlapping removals. Only the last line of a file without a final
+/// newline is removed together with the break *before* it, so that
+/// property survives; when the line above goes too, the joint removal must
+/// start one break earlier for the same reason.
+fn merge_removals(mut edits: Vec<(Range<usize>, String)>) -> Vec<(Range<usize>, String)> {
+    edits.sort_by_key(|(r, _)| (r.start, r.end));
+    let mut out: Vec<(Range<usize>, String)> = Vec::with_capacity(edits.len());
+    for (range, text) in edits {
+        match out.last_mut() {
+            Some((prev, prev_text))
+                if prev_text.is_empty() && text.is_empty() && range.start <= prev.end =>
+            {
+                let overlap = prev.end - range.start;
+                *prev = prev.start - overlap..prev.end.max(range.end);
+            }
+            _ => out.push((range, text)),
+        }
+    }
+    out
 }
 
 /// Re-reads the result and checks that each named entry holds exactly its
@@ -1042,6 +1063,14 @@ mod tests {
         let err = apply(&Document::parse(src).unwrap(), &IMAGES, &reps).unwrap_err();
         assert_eq!((err.line, err.column), (3, 3));
         assert!(err.hint.contains("`digest`"), "{err}");
+    }
+
+    #[test]
+    fn removing_the_last_lines_of_a_file_without_final_newline() {
+        let src = "images:\n- name: a\n  newName: x\n  digest: sha256:aa";
+        assert_eq!(set(src, &["a:v1"]), "images:\n- name: a\n  newTag: v1");
+        let three = "images:\n- name: a\n  newName: x\n  newTag: v1\n  digest: sha256:aa";
+        assert_eq!(set(three, &["a="]), "images:\n- name: a");
     }
 
     #[test]
