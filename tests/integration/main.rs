@@ -5,9 +5,11 @@
 mod common;
 
 mod check;
+mod hostile;
 mod install;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
+mod properties;
 mod push;
 mod set_image;
