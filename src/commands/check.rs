@@ -39,7 +39,7 @@ use crate::exit;
 use crate::git::Git;
 use crate::kustomization::edit::is_yaml11_non_string;
 use crate::kustomization::schema::ListSchema;
-use crate::kustomization::setter::{entry_name, suggest_field};
+use crate::kustomization::setter::{current, entry_name, suggest_field};
 use crate::kustomization::{self, Document, FILE_NAMES, Field, KeyedList};
 
 /// One thing kustomize would reject or misread.
@@ -452,12 +452,6 @@ fn top_level_keys(file: &str, doc: &Document<'_>, report: &mut Report) {
     }
 }
 
-/// The value kustomize sees: a plain `~`, `null` or nothing is absent.
-fn present(f: &Field) -> Option<&str> {
-    let null = f.plain && matches!(f.value.as_str(), "" | "~" | "null" | "Null" | "NULL");
-    (!null).then_some(f.value.as_str())
-}
-
 fn entries(
     file: &str,
     doc: &Document<'_>,
@@ -534,7 +528,7 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
             format!("write `{known}`"),
         );
     }
-    let Some(value) = present(f) else { return };
+    let Some(value) = current(f) else { return };
     let at = (f.line, f.col);
     if known == "count" {
         count(file, f, value, at, report);

@@ -83,7 +83,7 @@ impl Target {
 type Fields = Vec<(&'static str, Target)>;
 
 /// The value kustomize sees in a field: a plain `~`, `null` or nothing is absent.
-fn current(field: &Field) -> Option<&str> {
+pub fn current(field: &Field) -> Option<&str> {
     let null = field.plain && matches!(field.value.as_str(), "" | "~" | "null" | "Null" | "NULL");
     (!null).then_some(field.value.as_str())
 }
@@ -96,9 +96,15 @@ fn field_ci<'e>(entry: &'e Entry, key: &str) -> Option<&'e Field> {
         .find(|f| f.key.eq_ignore_ascii_case(key))
 }
 
+/// An entry's value for `key` as kustomize reads it: the key matched
+/// case-insensitively, a null value absent.
+pub fn value_of<'e>(entry: &'e Entry, key: &str) -> Option<&'e str> {
+    field_ci(entry, key).and_then(current)
+}
+
 /// The entry's name as kustomize sees it (absent reads as empty).
 pub fn entry_name(entry: &Entry) -> &str {
-    field_ci(entry, "name").and_then(current).unwrap_or("")
+    value_of(entry, "name").unwrap_or("")
 }
 
 /// The value of `field` in the entry kustomize would match for `name` (the
@@ -114,7 +120,7 @@ pub fn current_value<'d>(
         .entries
         .iter()
         .find(|e| entry_name(e) == name)?;
-    field_ci(entry, field).and_then(current)
+    value_of(entry, field)
 }
 
 /// The field a misspelt key most likely means, for error hints.

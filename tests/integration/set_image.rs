@@ -19,25 +19,14 @@ use kustomerge::commands::set_image::{Reapplied, reapply};
 use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
-use kustomerge::kustomization::setter::{self, entry_name};
-use kustomerge::kustomization::{Document, Entry, Style, decode};
+use kustomerge::kustomization::setter::{self, entry_name, value_of};
+use kustomerge::kustomization::{Document, Style, decode};
 use serde_json::Value;
 
 use crate::common::{Sandbox, corpus, fixtures, stderr};
 
 fn docs() -> PathBuf {
     corpus().join("../docs")
-}
-
-/// An entry's value for `key` as kustomize reads it (case-insensitive key,
-/// null reads as empty).
-fn value(entry: &Entry, key: &str) -> String {
-    entry
-        .fields
-        .iter()
-        .find(|f| f.key.eq_ignore_ascii_case(key))
-        .filter(|f| !(f.plain && matches!(f.value.as_str(), "" | "~" | "null")))
-        .map_or_else(String::new, |f| f.value.clone())
 }
 
 /// The list's entries as sorted `key=value` lines, for comparing values only.
@@ -50,7 +39,7 @@ fn entries_of(text: &str, list: &str, keys: &[&str]) -> Result<Vec<String>, Stri
                 .iter()
                 .map(|e| {
                     keys.iter()
-                        .map(|k| format!("{k}={}", value(e, k)))
+                        .map(|k| format!("{k}={}", value_of(e, k).unwrap_or("")))
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -257,7 +246,7 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
             if name.is_empty()
                 || name.contains('=')
                 || !first
-                || !value(entry, "tagSuffix").is_empty()
+                || value_of(entry, "tagSuffix").is_some()
             {
                 continue;
             }
