@@ -234,13 +234,14 @@ pub fn apply(
                     .to_owned(),
             });
         }
-        let entries = list.map_or(&[][..], |l| &l.entries[..]);
-        let mut same = entries.iter().filter(|e| entry_name(e) == rep.name);
-        let Some(entry) = same.next() else {
+        let found = list.and_then(|l| {
+            let mut same = l.entries.iter().filter(|e| entry_name(e) == rep.name);
+            same.next().map(|first| (l, first, same))
+        });
+        let Some((list, entry, same)) = found else {
             added.push((&rep.name, resolve(rep, &[])));
             continue;
         };
-        let list = list.expect("an entry was found in this list");
         let old = known_fields(src, schema, entry)?;
         let target = resolve(rep, &old);
         edits.extend(edit_entry(doc, schema, list, entry, &old, &target));
