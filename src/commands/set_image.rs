@@ -283,9 +283,19 @@ impl Request {
             || format!("kustomerge: {verb} {} in {rel}", raw_args.join(" ")),
             str::to_owned,
         );
+        // `reapply` replays trailers one by one. In one invocation a later
+        // argument for the same name replaces an earlier one (and its `*`
+        // reads the file, not the earlier argument), so only the last
+        // argument per name is recorded.
+        let name = |arg: &str| match self {
+            Self::Images { .. } => image_arg::parse_image(arg).ok().map(|i| i.name),
+            Self::Replicas(_) => image_arg::parse_replica(arg).ok().map(|r| r.name),
+        };
         let trailers: Vec<String> = raw_args
             .iter()
-            .map(|a| format!("{}: {rel} {a}", self.trailer()))
+            .enumerate()
+            .filter(|(i, a)| !raw_args[i + 1..].iter().any(|b| name(b) == name(a)))
+            .map(|(_, a)| format!("{}: {rel} {a}", self.trailer()))
             .collect();
         let message = format!("{}\n\n{}\n", subject.trim_end(), trailers.join("\n"));
         let git = Git::in_dir(root);

@@ -581,6 +581,32 @@ fn commit_records_trailers_that_reapply_replays() {
         "notes.txt\n"
     );
 
+    // Only the last argument per name is recorded: it alone took effect.
+    let out = sb.kustomerge(
+        &repo,
+        &[
+            "set-image",
+            "-f",
+            "apps/prod",
+            "--commit",
+            "app:1.1.1",
+            "app:1.1.2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let trailers = sb.git(
+        &repo,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Kustomerge-Set-Image,valueonly)",
+        ],
+    );
+    assert_eq!(
+        trailers.trim_end(),
+        "apps/prod/kustomization.yaml app:1.1.2"
+    );
+
     let out = sb.kustomerge(
         &repo,
         &[
