@@ -47,7 +47,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
             current: current_label,
             base: label(args.base_label.as_ref(), "%S", "base"),
             other: label(args.other_label.as_ref(), "%Y", "theirs"),
-            size: merge::text::marker_size(args.marker_size, [&base, &current, &other]),
+            size: args.marker_size,
         },
         git: Git::new(),
     };

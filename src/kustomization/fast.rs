@@ -15,13 +15,18 @@
 //! large list, and that keeps "the file is valid YAML" a parser's verdict.
 
 use super::edit::splice;
-use super::locate::{self, line_end, line_start};
+use super::locate::{self, line_end};
 use super::schema::ListSchema;
 use super::{Document, Entry, Eol, Field, KeyedList, Style};
 
 /// Scans `src`, or returns `None` when it isn't the simple shape.
 pub(super) fn locate(src: &str) -> Option<Document<'_>> {
-    if src.contains(['\t', '\0']) || src.contains("\r\r") {
+    // `[u8]::contains` is a memchr: this costs little even on large files.
+    let bytes = src.as_bytes();
+    if bytes.contains(&b'\t')
+        || bytes.contains(&0)
+        || bytes.contains(&b'\r') && src.contains("\r\r")
+    {
         return None;
     }
     let body_start = if src.starts_with('\u{feff}') { 3 } else { 0 };
@@ -250,7 +255,7 @@ fn field(src: &str, line: &Line<'_>, col: usize) -> Option<Field> {
     if !(comment.is_empty() || comment.starts_with('#') && tail.starts_with(' ')) {
         return None;
     }
-    let prefix = &src[line_start(src, value_start)..value_start];
+    let prefix = &src[line.start..value_start];
     Some(Field {
         key: key.to_owned(),
         key_span: key_start..key_start + key.len(),
@@ -258,7 +263,12 @@ fn field(src: &str, line: &Line<'_>, col: usize) -> Option<Field> {
         value_span: value_start..value_start + raw_len,
         plain,
         line: line.number,
-        col: prefix.chars().count() + 1,
+        // Columns count characters, as the full parser's do.
+        col: if prefix.is_ascii() {
+            prefix.len()
+        } else {
+            prefix.chars().count()
+        } + 1,
     })
 }
 
@@ -289,9 +299,20 @@ fn scalar(v: &str) -> Option<(String, usize, bool)> {
         | ':' => None,
         '-' if v.len() == 1 || v.as_bytes()[1] == b' ' => None,
         _ => {
-            let end = v.find(" #").unwrap_or(v.len());
+            // A plain scalar ends at ` #`; `: ` inside it would be a mapping.
+            let b = v.as_bytes();
+            let mut end = b.len();
+            for i in 1..b.len() {
+                if b[i] == b'#' && b[i - 1] == b' ' {
+                    end = i - 1;
+                    break;
+                }
+                if b[i] == b' ' && b[i - 1] == b':' {
+                    return None;
+                }
+            }
             let raw = v[..end].trim_end_matches(' ');
-            if raw.contains(": ") || raw.ends_with(':') {
+            if raw.ends_with(':') {
                 return None;
             }
             Some((raw.to_owned(), raw.len(), true))

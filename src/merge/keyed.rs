@@ -8,7 +8,9 @@
 //!
 //! [`schema`]: crate::kustomization::schema
 
-use std::collections::{BTreeMap, HashMap};
+// std's hash maps are keyed randomly (SipHash), so names crafted to
+// collide can't slow the driver down.
+use std::collections::{BTreeMap, HashMap as Map, HashSet};
 
 use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
@@ -48,30 +50,24 @@ pub struct Token<'d> {
     pub field: &'d crate::kustomization::Field,
 }
 
-/// The merged list: entries in their final order, plus what the list must
-/// contain, for verification.
+/// The merged list: entries in their final order.
 #[derive(Debug)]
 pub struct Plan<'d> {
     /// The entries in final order, by name.
     pub entries: Vec<(&'d str, Planned<'d>)>,
-    /// For a clean plan: each entry's name and field values.
-    pub intended: Vec<Intended>,
     /// How many entries conflict.
     pub conflicts: usize,
 }
 
-/// An entry's expected content: its name and its fields' values.
-pub type Intended = (String, BTreeMap<String, String>);
-
 struct Indexed<'d> {
     order: Vec<&'d str>,
-    by_name: HashMap<&'d str, &'d Entry>,
+    by_name: Map<&'d str, &'d Entry>,
 }
 
 fn index<'d>(list: Option<&'d KeyedList>, which: Which) -> Result<Indexed<'d>, Fallback> {
     let mut ix = Indexed {
         order: Vec::new(),
-        by_name: HashMap::new(),
+        by_name: Map::new(),
     };
     for entry in list.map_or(&[][..], |l| &l.entries) {
         let key = &list.expect("entries imply a list").key;
@@ -117,7 +113,7 @@ pub fn plan<'d>(
         index(a.list, Which::Current)?,
         index(b.list, Which::Other)?,
     );
-    let mut decided: HashMap<&'d str, Planned<'d>> = HashMap::new();
+    let mut decided: Map<&'d str, Planned<'d>> = Map::new();
     let mut names: Vec<&'d str> = ia.order.clone();
     names.extend(ib.order.iter().filter(|n| !ia.by_name.contains_key(*n)));
     names.extend(
@@ -144,32 +140,46 @@ pub fn plan<'d>(
     }
 
     let order = order(&io, &ia, &ib, &decided);
-    let mut entries = Vec::with_capacity(order.len());
-    let mut intended = Vec::with_capacity(order.len());
-    let mut conflicts = 0;
-    for name in order {
-        let planned = decided.remove(name).expect("ordered names are decided");
-        match &planned {
-            Planned::Clean { entry, tokens, .. } => {
-                let mut fields: BTreeMap<String, String> = entry
-                    .fields
-                    .iter()
-                    .map(|f| (f.key.clone(), f.value.clone()))
-                    .collect();
-                for (i, t) in tokens {
-                    fields.insert(entry.fields[*i].key.clone(), t.field.value.clone());
-                }
-                intended.push((name.to_owned(), fields));
-            }
-            Planned::Conflict { .. } => conflicts += 1,
-        }
-        entries.push((name, planned));
+    let entries: Vec<_> = order
+        .into_iter()
+        .map(|name| {
+            (
+                name,
+                decided.remove(name).expect("ordered names are decided"),
+            )
+        })
+        .collect();
+    let conflicts = entries
+        .iter()
+        .filter(|(_, p)| matches!(p, Planned::Conflict { .. }))
+        .count();
+    Ok(Plan { entries, conflicts })
+}
+
+impl Plan<'_> {
+    /// Whether a re-parsed list holds exactly the planned entries, in order,
+    /// each with exactly the planned fields and values.
+    pub fn holds(&self, list: &KeyedList) -> bool {
+        list.entries.len() == self.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&list.entries)
+                .all(|((name, planned), got)| {
+                    let Planned::Clean { entry, tokens, .. } = planned else {
+                        return false;
+                    };
+                    got.name() == Some(name)
+                        && got.fields.len() == entry.fields.len()
+                        && entry.fields.iter().enumerate().all(|(i, f)| {
+                            let want = tokens
+                                .iter()
+                                .find(|(j, _)| *j == i)
+                                .map_or(&f.value, |(_, t)| &t.field.value);
+                            got.field(&f.key).is_some_and(|g| &g.value == want)
+                        })
+                })
     }
-    Ok(Plan {
-        entries,
-        intended,
-        conflicts,
-    })
 }
 
 /// The common case, decided on bytes alone: an entry at most one side
@@ -265,7 +275,7 @@ fn merge_entry<'d>(
     keys.sort();
     keys.dedup();
     // Which side each facet's values come from.
-    let mut chosen: HashMap<&Facet, Which> = HashMap::new();
+    let mut chosen: Map<&Facet, Which> = Map::new();
     for facet in keys {
         let (va, vb) = (
             fa.get(facet).unwrap_or(&empty),
@@ -394,7 +404,7 @@ fn order<'d>(
     io: &Indexed<'d>,
     ia: &Indexed<'d>,
     ib: &Indexed<'d>,
-    decided: &HashMap<&'d str, Planned<'d>>,
+    decided: &Map<&'d str, Planned<'d>>,
 ) -> Vec<&'d str> {
     let common = |ix: &Indexed<'d>| -> Vec<&'d str> {
         ix.order
@@ -419,7 +429,7 @@ fn order<'d>(
         .copied()
         .filter(|n| decided.contains_key(n))
         .collect();
-    let mut placed: std::collections::HashSet<&'d str> = seq.iter().copied().collect();
+    let mut placed: HashSet<&'d str> = seq.iter().copied().collect();
     for (i, name) in secondary.order.iter().enumerate() {
         if placed.contains(name) || !decided.contains_key(name) {
             continue;

@@ -64,13 +64,24 @@ pub struct Fallback(pub String);
 pub struct Options {
     /// Same image, different versions.
     pub policy: SameImagePolicy,
-    /// Labels and marker size.
+    /// Labels and the requested marker size (git's `%L`).
     pub markers: Markers,
     /// Where git runs (the repository, for `merge.conflictStyle`).
     pub git: Git,
     /// Git's inner merge of a criss-cross history: conflicting entries keep
     /// their base version (see [`ConflictStyle::VirtualBase`]).
     pub virtual_base: bool,
+}
+
+impl Options {
+    /// The markers to write for these inputs: [`Self::markers`], lengthened
+    /// past any marker-like line the inputs already hold.
+    fn markers_for(&self, inputs: [&[u8]; 3]) -> Markers {
+        Markers {
+            size: text::marker_size(self.markers.size, inputs),
+            ..self.markers.clone()
+        }
+    }
 }
 
 /// The merge result.
@@ -167,7 +178,8 @@ pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyho
             format!("internal error in the structured merge ({msg}); please report it")
         }
     };
-    let merged = text::merge(&opts.git, base, current, other, &opts.markers)?;
+    let markers = opts.markers_for([base, current, other]);
+    let merged = text::merge(&opts.git, base, current, other, &markers)?;
     Ok(Outcome {
         bytes: merged.bytes,
         conflicts: merged.conflicts,
@@ -233,6 +245,14 @@ fn structured<'a>(
     };
     let docs = [join(o)?, join(a)?, join(b)?];
     let rests = docs.each_ref().map(rest);
+    // Scanning the inputs for marker-like lines costs a pass over each, so
+    // it happens only once a conflict is actually written.
+    let mut markers: Option<Markers> = None;
+    let mut markers = || {
+        markers
+            .get_or_insert_with(|| opts.markers_for([base, current, other]))
+            .clone()
+    };
     let (mut merged, mut conflicts) = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
         Pick::Current => (rests[1].clone(), 0),
         Pick::Other => (rests[2].clone(), 0),
@@ -242,7 +262,7 @@ fn structured<'a>(
                 rests[0].as_bytes(),
                 rests[1].as_bytes(),
                 rests[2].as_bytes(),
-                &opts.markers,
+                &markers(),
             )
             .map_err(|e| Fallback(format!("{e:#}")))?;
             let s = String::from_utf8(m.bytes)
@@ -251,8 +271,8 @@ fn structured<'a>(
         }
     };
     let merged_rest = merged.clone();
-    let mut intended = Vec::new();
-    let mut style: Option<ConflictStyle> = None;
+    let mut plans = Vec::new();
+    let mut style: Option<(ConflictStyle, Markers)> = None;
     for schema in LISTS {
         let sides = docs.each_ref().map(|d| Side {
             src: d.src,
@@ -272,10 +292,12 @@ fn structured<'a>(
                 schema.key
             )));
         }
-        let cstyle = if plan.conflicts == 0 {
-            ConflictStyle::Merge
+        let (cstyle, cmarkers) = if plan.conflicts == 0 {
+            (ConflictStyle::Merge, opts.markers.clone())
         } else {
-            *style.get_or_insert_with(|| conflict_style(opts))
+            style
+                .get_or_insert_with(|| (conflict_style(opts), markers()))
+                .clone()
         };
         let region = render::region(
             &plan,
@@ -283,7 +305,7 @@ fn structured<'a>(
             target,
             header,
             trailer,
-            &opts.markers,
+            &cmarkers,
             cstyle,
         );
         let tok = token(schema.key);
@@ -296,10 +318,10 @@ fn structured<'a>(
         }
         merged = merged.replace(&tok, &region);
         conflicts += plan.conflicts;
-        intended.push((schema.key, present.then_some(plan.intended)));
+        plans.push((schema.key, present.then_some(plan)));
     }
     if conflicts == 0 {
-        verify(&merged, &merged_rest, &intended)?;
+        verify(&merged, &merged_rest, &plans)?;
     }
     Ok(Outcome {
         bytes: merged.into_bytes(),
@@ -363,28 +385,20 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 fn verify(
     merged: &str,
     merged_rest: &str,
-    intended: &[(&str, Option<Vec<keyed::Intended>>)],
+    plans: &[(&str, Option<keyed::Plan<'_>>)],
 ) -> Result<(), Fallback> {
     let doc = Document::parse_lists(merged).map_err(|e| {
         Fallback(format!(
             "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
         ))
     })?;
-    for (key, want) in intended {
-        let got = doc.list(key).map(|l| {
-            l.entries
-                .iter()
-                .map(|e| {
-                    let fields = e
-                        .fields
-                        .iter()
-                        .map(|f| (f.key.clone(), f.value.clone()))
-                        .collect();
-                    (e.name().unwrap_or_default().to_owned(), fields)
-                })
-                .collect::<Vec<keyed::Intended>>()
-        });
-        if got != *want {
+    for (key, plan) in plans {
+        let holds = match (doc.list(key), plan) {
+            (Some(list), Some(plan)) => plan.holds(list),
+            (None, None) => true,
+            _ => false,
+        };
+        if !holds {
             return Err(Fallback(format!(
                 "the merged `{key}:` did not re-parse as planned; this is a kustomerge bug, please report it"
             )));
