@@ -98,9 +98,11 @@ pub struct Outcome {
 /// One input as the merge sees it.
 #[derive(Debug)]
 pub struct Side<'d> {
+    /// Which input this is.
+    pub which: Which,
     /// The decoded source.
     pub src: &'d str,
-    /// Its line endings.
+    /// The list's line endings (a file may mix them; the list's own count).
     pub eol: Eol,
     /// The keyed list being merged, if this side has it.
     pub list: Option<&'d KeyedList>,
@@ -179,6 +181,15 @@ pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyho
         }
     };
     let markers = opts.markers_for([base, current, other]);
+    if [base, current, other].iter().any(|b| b.contains(&0)) {
+        // git merge-file refuses binary input; git's own merge keeps ours
+        // and reports a conflict, and so do we.
+        return Ok(Outcome {
+            bytes: current.to_vec(),
+            conflicts: 1,
+            fallback: Some(format!("{reason}; the file holds NUL bytes, so like git's own merge of binary files the current side is kept")),
+        });
+    }
     let merged = text::merge(&opts.git, base, current, other, &markers)?;
     Ok(Outcome {
         bytes: merged.bytes,
@@ -274,10 +285,15 @@ fn structured<'a>(
     let mut plans = Vec::new();
     let mut style: Option<(ConflictStyle, Markers)> = None;
     for schema in LISTS {
-        let sides = docs.each_ref().map(|d| Side {
-            src: d.src,
-            eol: d.eol,
-            list: d.list(schema.key),
+        let mut which = [Which::Base, Which::Current, Which::Other].into_iter();
+        let sides = docs.each_ref().map(|d| {
+            let list = d.list(schema.key);
+            Side {
+                which: which.next().expect("three sides"),
+                src: d.src,
+                eol: list.map_or(d.eol, |l| Eol::detect(&d.src[l.header.start..])),
+                list,
+            }
         });
         if sides.iter().all(|s| s.list.is_none()) {
             continue;

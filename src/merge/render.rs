@@ -73,7 +73,14 @@ pub fn region(
                     }
                 };
                 if let Some(text) = text {
-                    out.push_str(eol);
+                    // An entry of the target's own keeps the line break it
+                    // had, so a file mixing CRLF and LF keeps each line's.
+                    out.push_str(match planned {
+                        Planned::Clean { carrier, entry, .. } if *carrier == target.which => {
+                            break_before(target.src, entry.span.start)
+                        }
+                        _ => eol,
+                    });
                     out.push_str(&text);
                 }
             }
@@ -149,6 +156,10 @@ pub fn entry_text(
     tokens: &[(usize, Token<'_>)],
 ) -> String {
     let side = sides[from as usize];
+    if side.which == target.which {
+        // Its own entry: only the spliced scalars change, line endings too.
+        return spliced(sides, side, entry, tokens, matches!(side.list.map(|l| l.style), Some(Style::Flow)));
+    }
     let src_style = side.list.expect("an entry implies a list").style;
     let dst_style = target.list.expect("the target side has the list").style;
     let flow = matches!(dst_style, Style::Flow);
@@ -239,6 +250,11 @@ fn synthesize(
         }
         _ => format!("{{{}}}", pairs.join(", ")),
     }
+}
+
+/// The line break just before `at` (a line start).
+fn break_before(src: &str, at: usize) -> &'static str {
+    if src[..at].ends_with("\r\n") { "\r\n" } else { "\n" }
 }
 
 fn convert_eol(text: &str, eol: Eol) -> String {
