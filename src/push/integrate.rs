@@ -12,6 +12,7 @@
 //! work happens on a detached HEAD: the user's branch only moves once the push
 //! has landed (see `Restore` in the parent module).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -60,19 +61,33 @@ pub struct Commit {
     pub edits: Option<Vec<Edit>>,
 }
 
-/// Our commits between `tip` and `head`, oldest first.
-pub fn local_commits(git: &Git, tip: Option<&str>, head: &str) -> anyhow::Result<Vec<Commit>> {
-    let range = match tip {
-        Some(tip) => format!("{tip}..{head}"),
-        None => head.to_owned(),
-    };
-    let list = git.run(["rev-list", "--reverse", "--topo-order", "--parents", &range])?;
+/// Our commits between `tip` and `head`, oldest first. Descriptions are
+/// kept in `seen` across attempts: a commit's trailers and files don't
+/// change, and every git call saved shortens the window a race is lost in.
+pub fn local_commits(
+    git: &Git,
+    tip: &str,
+    head: &str,
+    seen: &mut HashMap<String, Commit>,
+) -> anyhow::Result<Vec<Commit>> {
+    let list = git.run([
+        "rev-list",
+        "--reverse",
+        "--topo-order",
+        "--parents",
+        &format!("{tip}..{head}"),
+    ])?;
     list.lines()
         .map(|line| {
             let mut shas = line.split(' ');
             let sha = shas.next().unwrap_or_default().to_owned();
             let parents = shas.count();
-            describe(git, sha, parents)
+            if let Some(known) = seen.get(&sha) {
+                return Ok(known.clone());
+            }
+            let commit = describe(git, sha, parents)?;
+            seen.insert(commit.sha.clone(), commit.clone());
+            Ok(commit)
         })
         .collect()
 }

@@ -32,6 +32,7 @@ pub mod classify;
 pub mod integrate;
 pub mod race;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -117,130 +118,222 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let repo = Repo::open(opts)?;
     let scratch = Scratch::new("push")?;
     let git = driver_git(&repo.root, &opts.exe, scratch.path())?;
-    let restore = Restore {
-        git: &git,
-        repo: &repo,
-        done: false,
+    let mut pusher = Pusher {
+        opts,
+        refspec: format!("refs/heads/{}", repo.branch),
+        restore: Restore {
+            git: &git,
+            repo: &repo,
+            done: false,
+        },
+        seen: HashMap::new(),
     };
-    let remote = &opts.remote;
-    let refspec = format!("refs/heads/{}", repo.branch);
     let mut rng = Rng::from_entropy();
     let backoff = Backoff::default();
     let mut attempts = 0;
-    let report = |result, sha, attempts, work, message: Option<String>| Report {
-        result,
-        sha,
-        attempts,
-        seconds: started.elapsed().as_secs_f64(),
-        work,
-        conflict: None,
-        message,
-    };
     loop {
         attempts += 1;
-        let tip = match fetch(&git, remote, &refspec)? {
+        let lost = match pusher.round(attempts)? {
+            Round::Over(end) => return Ok(end.report(attempts, started)),
+            Round::Lost(lost) => lost,
+        };
+        let wait = backoff.delay(attempts, &mut rng);
+        let out_of = if attempts >= opts.max_attempts {
+            Some(format!("the attempt cap ({})", opts.max_attempts))
+        } else if started.elapsed() + wait > opts.budget {
+            Some(format!("the time budget ({} s)", opts.budget.as_secs()))
+        } else {
+            None
+        };
+        if let Some(out_of) = out_of {
+            let msg = format!(
+                "lost the race {attempts} times (last: {}) and ran out of {out_of}",
+                lost.reason
+            );
+            eprintln!(
+                "kustomerge push: {msg}; {} is unchanged",
+                repo.branch_label()
+            );
+            let end = End::new(Status::Exhausted, lost.tip, lost.work).message(msg);
+            return Ok(end.report(attempts, started));
+        }
+        eprintln!(
+            "kustomerge push: attempt {attempts}/{} lost the race ({}); retrying in {:.2} s",
+            opts.max_attempts,
+            lost.reason,
+            wait.as_secs_f64()
+        );
+        std::thread::sleep(wait);
+    }
+}
+
+/// What one fetch-integrate-push round ended with.
+enum Round {
+    /// The loop is over, one way or another.
+    Over(End),
+    /// Someone else's push got in first: back off and go again.
+    Lost(Lost),
+}
+
+/// A finished loop, before the attempt count and time are added.
+struct End {
+    result: Status,
+    sha: Option<String>,
+    work: Integrated,
+    conflict: Option<Conflict>,
+    message: Option<String>,
+}
+
+impl End {
+    fn new(result: Status, sha: Option<String>, work: Integrated) -> Self {
+        Self {
+            result,
+            sha,
+            work,
+            conflict: None,
+            message: None,
+        }
+    }
+
+    fn message(mut self, message: String) -> Self {
+        self.message = Some(message);
+        self
+    }
+
+    fn report(self, attempts: u32, started: Instant) -> Report {
+        Report {
+            result: self.result,
+            sha: self.sha,
+            attempts,
+            seconds: started.elapsed().as_secs_f64(),
+            work: self.work,
+            conflict: self.conflict,
+            message: self.message,
+        }
+    }
+}
+
+/// A lost race.
+struct Lost {
+    /// For the progress line: the rejection and where the branch is now.
+    reason: String,
+    /// The tip we built on.
+    tip: Option<String>,
+    /// What the round did with our commits.
+    work: Integrated,
+}
+
+/// The state the rounds share.
+struct Pusher<'a> {
+    opts: &'a Options,
+    refspec: String,
+    restore: Restore<'a>,
+    /// Our commits' descriptions, by SHA.
+    seen: HashMap<String, integrate::Commit>,
+}
+
+impl Pusher<'_> {
+    /// One round: fetch, put our commits on the tip, push, judge a failure.
+    fn round(&mut self, attempt: u32) -> anyhow::Result<Round> {
+        let (git, repo) = (self.restore.git, self.restore.repo);
+        let (remote, refspec) = (&self.opts.remote, &self.refspec);
+        let tip = match fetch(git, remote, refspec)? {
             Fetched::Tip(tip) => Some(tip),
             Fetched::Missing => None,
             Fetched::Refused(msg) => {
                 eprintln!("kustomerge push: fetching {remote} was refused:\n{msg}");
-                return Ok(report(
-                    Status::Rejected,
-                    None,
-                    attempts,
-                    Integrated::default(),
-                    Some(msg),
-                ));
+                let end = End::new(Status::Rejected, None, Integrated::default());
+                return Ok(Round::Over(end.message(msg)));
             }
         };
         let work = match &tip {
             Some(tip) => {
-                ensure_merge_base(&git, remote, &refspec, tip, &repo.head)?;
-                let commits = integrate::local_commits(&git, Some(tip), &repo.head)?;
+                // A full clone shares history with its remote once and for
+                // all; a shallow one must be checked against every new tip.
+                if repo.shallow || attempt == 1 {
+                    ensure_merge_base(git, remote, refspec, tip, repo)?;
+                }
+                let commits = integrate::local_commits(git, tip, &repo.head, &mut self.seen)?;
                 if commits.is_empty() {
-                    restore.finish(tip)?;
+                    self.restore.finish(tip)?;
                     eprintln!(
                         "kustomerge push: nothing to push; {remote}/{} is at {}",
                         repo.branch,
                         short(tip)
                     );
-                    return Ok(report(
-                        Status::Noop,
-                        Some(tip.clone()),
-                        attempts,
-                        Integrated::default(),
-                        None,
-                    ));
+                    let end = End::new(Status::Noop, Some(tip.clone()), Integrated::default());
+                    return Ok(Round::Over(end));
                 }
-                match integrate::integrate(&git, &repo.root, tip, &commits, opts.no_downgrade)? {
+                match integrate::integrate(git, &repo.root, tip, &commits, self.opts.no_downgrade)?
+                {
                     Ok(work) => work,
                     Err(conflict) => {
-                        drop(restore);
-                        print_conflict(&conflict, &repo, remote, tip);
-                        let mut r = report(
-                            Status::Conflict,
-                            Some(tip.clone()),
-                            attempts,
-                            Integrated::default(),
-                            None,
-                        );
-                        r.conflict = Some(conflict);
-                        return Ok(r);
+                        self.restore.undo();
+                        print_conflict(&conflict, repo, remote, tip);
+                        let mut end =
+                            End::new(Status::Conflict, Some(tip.clone()), Integrated::default());
+                        end.conflict = Some(conflict);
+                        return Ok(Round::Over(end));
                     }
                 }
             }
-            // The branch doesn't exist yet: push creates it as it is.
+            // The branch doesn't exist yet: the push creates it as it is.
             None => Integrated {
                 head: repo.head.clone(),
                 ..Integrated::default()
             },
         };
         if Some(&work.head) == tip.as_ref() {
-            restore.finish(&work.head)?;
+            self.restore.finish(&work.head)?;
+            let already = work
+                .reapplied
+                .iter()
+                .filter(|a| a.result == "already-set")
+                .count();
             eprintln!(
-                "kustomerge push: nothing left to push ({} skipped, {} already set); {remote}/{} stays at {}",
-                work.skipped.len(),
-                work.reapplied.len(),
+                "kustomerge push: nothing left to push ({} edit(s) already on {remote}/{}, {} skipped as older); it stays at {}",
+                already,
                 repo.branch,
+                work.skipped.len(),
                 short(&work.head)
             );
             let head = work.head.clone();
-            return Ok(report(Status::Noop, Some(head), attempts, work, None));
+            return Ok(Round::Over(End::new(Status::Noop, Some(head), work)));
         }
-        let said = match push(&git, remote, &work.head, &refspec)? {
-            None => {
-                restore.finish(&work.head)?;
-                eprintln!(
-                    "kustomerge push: landed {} on {remote}/{} (attempt {attempts}, {:.1} s; {} reapplied, {} rebased, {} skipped)",
-                    short(&work.head),
-                    repo.branch,
-                    started.elapsed().as_secs_f64(),
-                    work.reapplied.len(),
-                    work.rebased.len(),
-                    work.skipped.len()
-                );
-                let head = work.head.clone();
-                return Ok(report(Status::Landed, Some(head), attempts, work, None));
-            }
-            Some(said) => said,
+        let Some(said) = push(git, remote, &work.head, refspec)? else {
+            self.restore.finish(&work.head)?;
+            eprintln!(
+                "kustomerge push: landed {} on {remote}/{} (attempt {attempt}; {} reapplied, {} rebased, {} skipped)",
+                short(&work.head),
+                repo.branch,
+                work.reapplied.len(),
+                work.rebased.len(),
+                work.skipped.len()
+            );
+            let head = work.head.clone();
+            return Ok(Round::Over(End::new(Status::Landed, Some(head), work)));
         };
         let verdict = classify::classify(&said);
         let now = match verdict {
             Verdict::Refused(_) => None,
-            _ => remote_tip(&git, remote, &refspec),
+            _ => remote_tip(git, remote, refspec),
         };
         let moved = now.as_ref().map(|now| now.as_ref() != tip.as_ref());
         if classify::decide(verdict, moved) == Decision::Reject {
             let msg = classify::server_message(&said);
-            let why = match verdict {
-                Verdict::Refused(reason) => reason,
-                _ => "not a lost race (the branch did not move)",
+            let why = match (verdict, moved) {
+                (Verdict::Refused(reason), _) => reason,
+                (_, Some(false)) => "unrecognised, and the branch did not move",
+                _ => "unrecognised, and the branch could not be read again",
             };
             eprintln!("kustomerge push: {remote} rejected the push ({why}); not retrying:\n{msg}");
-            return Ok(report(Status::Rejected, tip, attempts, work, Some(msg)));
+            return Ok(Round::Over(
+                End::new(Status::Rejected, tip, work).message(msg),
+            ));
         }
         let reason = match (verdict, now.flatten()) {
             (Verdict::LostRace(r), Some(now)) => {
-                format!("{r}; {} moved to {}", repo.branch, short(&now))
+                format!("{r}; {} is now at {}", repo.branch, short(&now))
             }
             (Verdict::LostRace(r), None) => r.to_owned(),
             (_, Some(now)) => format!(
@@ -250,29 +343,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             ),
             (_, None) => "unrecognised rejection".to_owned(),
         };
-        let wait = backoff.delay(attempts, &mut rng);
-        let elapsed = started.elapsed();
-        let out_of = if attempts >= opts.max_attempts {
-            Some(format!("the attempt cap ({})", opts.max_attempts))
-        } else if elapsed + wait > opts.budget {
-            Some(format!("the time budget ({} s)", opts.budget.as_secs()))
-        } else {
-            None
-        };
-        if let Some(out_of) = out_of {
-            let msg = format!("lost the race {attempts} times ({reason}) and ran out of {out_of}");
-            eprintln!(
-                "kustomerge push: {msg}; {} is unchanged",
-                repo.branch_label()
-            );
-            return Ok(report(Status::Exhausted, tip, attempts, work, Some(msg)));
-        }
-        eprintln!(
-            "kustomerge push: attempt {attempts}/{} lost the race ({reason}); retrying in {:.2} s",
-            opts.max_attempts,
-            wait.as_secs_f64()
-        );
-        std::thread::sleep(wait);
+        Ok(Round::Lost(Lost { reason, tip, work }))
     }
 }
 
@@ -286,6 +357,8 @@ struct Repo {
     branch: String,
     /// HEAD at the start: our commits end here.
     head: String,
+    /// A shallow clone, whose boundary may hide the merge base.
+    shallow: bool,
 }
 
 impl Repo {
@@ -296,14 +369,19 @@ impl Repo {
             .run(["rev-parse", "--show-toplevel"])
             .context("kustomerge push must run inside a git work tree")?;
         let git = Git::in_dir(&root).with_env("LC_ALL", "C");
-        for (state, op) in [
+        let states = [
             ("rebase-merge", "rebase"),
             ("rebase-apply", "rebase or am"),
             ("MERGE_HEAD", "merge"),
             ("CHERRY_PICK_HEAD", "cherry-pick"),
             ("REVERT_HEAD", "revert"),
-        ] {
-            let path = git.run(["rev-parse", "--git-path", state])?;
+        ];
+        let mut args = vec!["rev-parse"];
+        for (state, _) in &states {
+            args.extend(["--git-path", state]);
+        }
+        let paths = git.run(args)?;
+        for (path, (_, op)) in paths.lines().zip(states) {
             if Path::new(&root).join(path).exists() {
                 bail!("a {op} is in progress in {root}; finish or abort it before pushing");
             }
@@ -339,11 +417,13 @@ impl Repo {
         let head = git
             .run(["rev-parse", "--verify", "HEAD^{commit}"])
             .context("the repository has no commits to push")?;
+        let shallow = git.run(["rev-parse", "--is-shallow-repository"])? == "true";
         Ok(Self {
             root: PathBuf::from(root),
             local,
             branch,
             head,
+            shallow,
         })
     }
 
@@ -365,7 +445,7 @@ struct Restore<'a> {
 
 impl Restore<'_> {
     /// Success: moves the local branch to `head` (what the remote now has).
-    fn finish(mut self, head: &str) -> anyhow::Result<()> {
+    fn finish(&mut self, head: &str) -> anyhow::Result<()> {
         self.done = true;
         match &self.repo.local {
             Some(b) => self.git.run(["checkout", "-q", "-B", b, head])?,
@@ -373,11 +453,10 @@ impl Restore<'_> {
         };
         Ok(())
     }
-}
 
-impl Drop for Restore<'_> {
-    fn drop(&mut self) {
-        if self.done {
+    /// Failure: aborts any rebase and checks the original state out again.
+    fn undo(&mut self) {
+        if std::mem::replace(&mut self.done, true) {
             return;
         }
         let back = integrate::abort_rebase(self.git).and_then(|()| {
@@ -395,6 +474,12 @@ impl Drop for Restore<'_> {
                 self.repo.branch_label()
             );
         }
+    }
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        self.undo();
     }
 }
 
@@ -423,6 +508,10 @@ fn driver_git(root: &Path, exe: &Path, scratch: &Path) -> anyhow::Result<Git> {
         .with_config("rebase.backend", "merge")
         .with_config("rebase.autoStash", "false")
         .with_config("rebase.updateRefs", "false")
+        // Background maintenance after each fetch and commit would compete
+        // for the CPU inside the window a race is lost in.
+        .with_config("maintenance.auto", "false")
+        .with_config("gc.auto", "0")
         // Rejections are classified by their English text.
         .with_env("LC_ALL", "C"))
 }
@@ -470,31 +559,31 @@ fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
 }
 
 /// Makes sure the tip and our head share history, deepening a shallow clone
-/// whose boundary is too recent (a fetch with `--depth` earlier, say).
+/// whose boundary is too recent (after an earlier fetch with `--depth`, say).
 fn ensure_merge_base(
     git: &Git,
     remote: &str,
     refspec: &str,
     tip: &str,
-    head: &str,
+    repo: &Repo,
 ) -> anyhow::Result<()> {
-    for deepen in ["--deepen=50", "--deepen=500", "--unshallow"] {
-        if git.succeeds(["merge-base", tip, head]) {
-            return Ok(());
+    let related = || git.succeeds(["merge-base", tip, &repo.head]);
+    if repo.shallow {
+        for deepen in ["--deepen=50", "--deepen=500", "--unshallow"] {
+            if related() {
+                return Ok(());
+            }
+            git.run(["fetch", "-q", "--no-tags", deepen, remote, refspec])
+                .context("could not deepen the shallow clone to find a merge base")?;
         }
-        if git.run(["rev-parse", "--is-shallow-repository"])? != "true" {
-            break;
-        }
-        git.run(["fetch", "-q", "--no-tags", deepen, remote, refspec])
-            .context("could not deepen the shallow clone to find a merge base")?;
     }
-    if git.succeeds(["merge-base", tip, head]) {
+    if related() {
         return Ok(());
     }
     bail!(
         "{remote} {refspec} ({}) and HEAD ({}) share no history",
         short(tip),
-        short(head)
+        short(&repo.head)
     )
 }
 
