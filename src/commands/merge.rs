@@ -38,15 +38,16 @@ pub fn run(args: &MergeArgs) -> u8 {
 fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     let (base, current, other) = (read(&args.base)?, read(&args.current)?, read(&args.other)?);
-    let current_label = label(args.current_label.as_ref(), "%X", "ours");
+    let defaults = Markers::default();
+    let current_label = label(args.current_label.as_ref(), "%X", &defaults.current);
     let opts = Options {
         policy: args.same_image,
         // Git's inner merge of a criss-cross history labels its sides so.
         virtual_base: current_label.starts_with("Temporary merge branch"),
         markers: Markers {
             current: current_label,
-            base: label(args.base_label.as_ref(), "%S", "base"),
-            other: label(args.other_label.as_ref(), "%Y", "theirs"),
+            base: label(args.base_label.as_ref(), "%S", &defaults.base),
+            other: label(args.other_label.as_ref(), "%Y", &defaults.other),
             size: args.marker_size,
         },
         git: Git::new(),

@@ -60,7 +60,7 @@ impl fmt::Display for Which {
 pub struct Fallback(pub String);
 
 /// How the merge should behave.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Same image, different versions.
     pub policy: SameImagePolicy,
@@ -187,7 +187,9 @@ pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyho
         return Ok(Outcome {
             bytes: current.to_vec(),
             conflicts: 1,
-            fallback: Some(format!("{reason}; the file holds NUL bytes, so like git's own merge of binary files the current side is kept")),
+            fallback: Some(format!(
+                "{reason}; the file holds NUL bytes, so like git's own merge of binary files the current side is kept"
+            )),
         });
     }
     let merged = text::merge(&opts.git, base, current, other, &markers)?;

@@ -40,24 +40,10 @@ pub fn region(
             let mut out = String::from(header);
             for (_, planned) in &plan.entries {
                 let text = match planned {
-                    Planned::Clean {
-                        carrier,
-                        entry,
-                        tokens,
-                    } => Some(entry_text(sides, target, *carrier, entry, tokens)),
-                    Planned::Conflict {
-                        base,
-                        current,
-                        other,
-                    } => {
-                        let text = |w: Which, e: &Option<&Entry>| {
-                            e.map(|e| entry_text(sides, target, w, e, &[]))
-                        };
-                        let (b, c, o) = (
-                            text(Which::Base, base),
-                            text(Which::Current, current),
-                            text(Which::Other, other),
-                        );
+                    Planned::Clean { .. } => text_of(planned, sides, target, Which::Current),
+                    Planned::Conflict { .. } => {
+                        let [b, c, o] = [Which::Base, Which::Current, Which::Other]
+                            .map(|w| text_of(planned, sides, target, w));
                         if style == ConflictStyle::VirtualBase {
                             b
                         } else {
@@ -124,27 +110,38 @@ fn flow_variant(
     let texts: Vec<String> = plan
         .entries
         .iter()
-        .filter_map(|(_, planned)| match planned {
-            Planned::Clean {
-                carrier,
-                entry,
-                tokens,
-            } => Some(entry_text(sides, target, *carrier, entry, tokens)),
-            Planned::Conflict {
-                base,
-                current,
-                other,
-            } => {
-                let e = match pick {
-                    Which::Base => base,
-                    Which::Current => current,
-                    Which::Other => other,
-                };
-                e.map(|e| entry_text(sides, target, pick, e, &[]))
-            }
-        })
+        .filter_map(|(_, planned)| text_of(planned, sides, target, pick))
         .collect();
     format!("{header}{}{trailer}", texts.join(sep))
+}
+
+/// A planned entry's text in the target list: the merged entry, or for a
+/// conflict, the version on side `side` (absent where that side lacks it).
+fn text_of(
+    planned: &Planned<'_>,
+    sides: [&Side<'_>; 3],
+    target: &Side<'_>,
+    side: Which,
+) -> Option<String> {
+    match planned {
+        Planned::Clean {
+            carrier,
+            entry,
+            tokens,
+        } => Some(entry_text(sides, target, *carrier, entry, tokens)),
+        Planned::Conflict {
+            base,
+            current,
+            other,
+        } => {
+            let version = match side {
+                Which::Base => base,
+                Which::Current => current,
+                Which::Other => other,
+            };
+            version.map(|e| entry_text(sides, target, side, e, &[]))
+        }
+    }
 }
 
 /// One entry from side `from`, in the target list's style and indentation.
@@ -158,7 +155,13 @@ pub fn entry_text(
     let side = sides[from as usize];
     if side.which == target.which {
         // Its own entry: only the spliced scalars change, line endings too.
-        return spliced(sides, side, entry, tokens, matches!(side.list.map(|l| l.style), Some(Style::Flow)));
+        return spliced(
+            sides,
+            side,
+            entry,
+            tokens,
+            matches!(side.list.map(|l| l.style), Some(Style::Flow)),
+        );
     }
     let src_style = side.list.expect("an entry implies a list").style;
     let dst_style = target.list.expect("the target side has the list").style;
@@ -254,7 +257,11 @@ fn synthesize(
 
 /// The line break just before `at` (a line start).
 fn break_before(src: &str, at: usize) -> &'static str {
-    if src[..at].ends_with("\r\n") { "\r\n" } else { "\n" }
+    if src[..at].ends_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    }
 }
 
 fn convert_eol(text: &str, eol: Eol) -> String {

@@ -27,6 +27,18 @@ pub struct Markers {
     pub size: usize,
 }
 
+impl Default for Markers {
+    /// `git merge-file`'s marker size with the labels git users know.
+    fn default() -> Self {
+        Self {
+            current: "ours".into(),
+            base: "base".into(),
+            other: "theirs".into(),
+            size: 7,
+        }
+    }
+}
+
 /// A line-merged text and its number of conflicts.
 #[derive(Debug)]
 pub struct TextMerge {

@@ -10,11 +10,9 @@
 
 use std::path::PathBuf;
 
-use kustomerge::cli::SameImagePolicy;
-use kustomerge::git::Git;
 use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::{Document, Style};
-use kustomerge::merge::{self, Markers, Options};
+use kustomerge::merge::{self, Options};
 
 use crate::common::{Sandbox, corpus};
 
@@ -26,20 +24,6 @@ fn corpus_files() -> Vec<PathBuf> {
     };
     files.sort();
     files
-}
-
-fn options() -> Options {
-    Options {
-        policy: SameImagePolicy::Conflict,
-        markers: Markers {
-            current: "ours".into(),
-            base: "base".into(),
-            other: "theirs".into(),
-            size: 7,
-        },
-        git: Git::new(),
-        virtual_base: false,
-    }
 }
 
 #[test]
@@ -132,7 +116,7 @@ fn set_digest(src: &str, doc: &Document<'_>, index: usize) -> Option<Edit> {
 
 #[test]
 fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
-    let opts = options();
+    let opts = Options::default();
     let (mut files_with_images, mut cases, mut failures) = (0, 0, Vec::new());
     for file in corpus_files() {
         let bytes = std::fs::read(&file).unwrap();
@@ -224,7 +208,7 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
 #[test]
 fn edits_outside_the_lists_merge_exactly_like_git_merge_file() {
     let sb = Sandbox::new();
-    let opts = options();
+    let opts = Options::default();
     let mut compared = 0;
     for file in corpus_files() {
         let bytes = std::fs::read(&file).unwrap();

@@ -24,26 +24,36 @@ fn with_image(text: &str, name: &str, tag: &str) -> String {
     format!("{text}- name: {name}\n  newName: ghcr.io/acme/{name}\n  newTag: {tag}\n")
 }
 
-/// A repo with BASE committed on main, a `job` branch appending `cron`, and
-/// main appending `mailer`: plain git conflicts on this (both append).
-fn diverged(sb: &Sandbox) -> std::path::PathBuf {
+/// A repo with `files` (path, content) and BASE committed on main, then a
+/// `job` branch committing `job` and main committing `main` as the
+/// kustomization, each a child of that base.
+fn diverged_with(
+    sb: &Sandbox,
+    files: &[(&str, &str)],
+    job: &str,
+    main: &str,
+) -> std::path::PathBuf {
     let repo = sb.repo("config");
+    for (path, content) in files {
+        sb.commit_file(&repo, path, content.as_bytes(), path);
+    }
     sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
     sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        with_image(BASE, "cron", "4.0.0").as_bytes(),
-        "job: add cron",
-    );
+    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
     sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        with_image(BASE, "mailer", "5.0.0").as_bytes(),
-        "main: add mailer",
-    );
+    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
     repo
+}
+
+/// The job appends `cron`, main appends `mailer`: plain git conflicts on
+/// this (both append at the same place).
+fn diverged(sb: &Sandbox) -> std::path::PathBuf {
+    diverged_with(
+        sb,
+        &[],
+        &with_image(BASE, "cron", "4.0.0"),
+        &with_image(BASE, "mailer", "5.0.0"),
+    )
 }
 
 fn read(repo: &Path) -> String {
@@ -162,23 +172,11 @@ fn merge_and_cherry_pick_use_the_driver() {
 #[test]
 fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style() {
     let sb = Sandbox::new();
-    let repo = sb.repo("config");
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        BASE.replace("2.0.0", "2.2.0").as_bytes(),
-        "job: web 2.2.0",
-    );
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        BASE.replace("2.0.0", "2.1.0")
-            .replace("1.0.0", "1.0.1")
-            .as_bytes(),
-        "main: web 2.1.0",
+    let repo = diverged_with(
+        &sb,
+        &[],
+        &BASE.replace("2.0.0", "2.2.0"),
+        &BASE.replace("2.0.0", "2.1.0").replace("1.0.0", "1.0.1"),
     );
     sb.register_driver(&repo);
     sb.git(&repo, &["config", "merge.conflictStyle", "diff3"]);
@@ -208,7 +206,6 @@ fn kubectl_builds_the_merged_overlay_with_both_images() {
         return;
     }
     let sb = Sandbox::new();
-    let repo = sb.repo("config");
     let deployment = "\
 apiVersion: apps/v1
 kind: Deployment
@@ -223,26 +220,11 @@ spec:
       - name: web
         image: web:0.0.1
 ";
-    sb.commit_file(
-        &repo,
-        "deployment.yaml",
-        deployment.as_bytes(),
-        "deployment",
-    );
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "overlay");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        BASE.replace("1.0.0", "1.0.1").as_bytes(),
-        "bump api",
-    );
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        BASE.replace("2.0.0", "2.0.1").as_bytes(),
-        "bump web",
+    let repo = diverged_with(
+        &sb,
+        &[("deployment.yaml", deployment)],
+        &BASE.replace("1.0.0", "1.0.1"),
+        &BASE.replace("2.0.0", "2.0.1"),
     );
     sb.register_driver(&repo);
     sb.git(&repo, &["merge", "-q", "--no-edit", "job"]);
