@@ -20,8 +20,11 @@
 //! has the *lowest* attribute precedence, on purpose: a repository whose
 //! `.gitattributes` or `info/attributes` assigns kustomization files a merge
 //! attribute has said how it wants them merged, and that choice wins (if it
-//! names `merge=kustomize`, our `-c` definition serves it). No config or
-//! attributes file of the user's is written.
+//! names `merge=kustomize`, our `-c` definition serves it). The `-c` line
+//! also replaces a configured `merge.kustomize.driver`, so the driver is
+//! always this very binary (no PATH lookup, no version skew) with its default
+//! `--same-image conflict` policy; ordering between builds is `--no-downgrade`'s
+//! job. No config or attributes file of the user's is written.
 //!
 //! **State.** All work happens on a detached HEAD; the user's branch moves
 //! only once the push has landed. Whatever happens, including an error

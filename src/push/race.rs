@@ -370,7 +370,10 @@ impl Arena {
                 &dir.to_string_lossy(),
             ],
         )?;
-        let build = Rng::from_entropy().duration_up_to(Duration::from_secs(1));
+        // Threads of one process may read the same clock: the job number keeps
+        // their build times apart.
+        let build = Rng::seeded(Rng::from_entropy().next_u64() ^ i as u64)
+            .duration_up_to(Duration::from_secs(1));
         std::thread::sleep(build);
         match pipeline {
             Pipeline::PlainGit => self.plain_git(dir, i),
