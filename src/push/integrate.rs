@@ -197,8 +197,9 @@ pub fn integrate(
     // A merge in our range can't be replayed commit by commit; rebase
     // linearises the whole range, as `git pull --rebase` would.
     if commits.iter().any(|c| c.merge) {
-        let (first, last) = (&commits[0], &commits[commits.len() - 1]);
-        if let Err(conflict) = rebase(git, &format!("{}^", first.sha), &last.sha)? {
+        // `tip..last` is exactly our range, whatever the merges' parents are.
+        let last = &commits[commits.len() - 1];
+        if let Err(conflict) = rebase(git, tip, &last.sha)? {
             return Ok(Err(conflict));
         }
         done.rebased = commits.iter().map(rebased).collect();
