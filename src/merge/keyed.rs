@@ -321,14 +321,18 @@ fn merge_entry<'d>(
         };
         let side = chosen.get(&facet).copied().unwrap_or(carrier);
         let from_entry = if side == Which::Other { eb } else { ea };
-        let Some(src_field) = from_entry.field(&field.key) else {
+        if from_entry.field(&field.key).is_none() {
             // The chosen version lacks a field the carrier has: the carrier
             // can't hold the result without a structural edit.
             return Some(conflict);
-        };
+        }
         let raw =
             |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span.clone()]);
-        let token_side = if src_field.value == field.value {
+        // Only where both sides hold the same value may the raw token (a
+        // re-quote) come from either; otherwise it comes from the side whose
+        // version won, or the version unit would be split.
+        let value = |e: &'d Entry| e.get(&field.key);
+        let token_side = if value(ea) == value(eb) {
             let ro = eo.map(|e| raw(so, e));
             let (ra, rb) = (raw(sa, ea), raw(sb, eb));
             match pick(ro.as_ref(), &ra, &rb) {
