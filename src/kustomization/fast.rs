@@ -23,9 +23,10 @@ use super::{Document, Entry, Eol, Field, KeyedList, Style};
 pub(super) fn locate(src: &str) -> Option<Document<'_>> {
     // `[u8]::contains` is a memchr: this costs little even on large files.
     let bytes = src.as_bytes();
+    // A CR that doesn't end a CRLF is a line break to YAML but not to us.
     if bytes.contains(&b'\t')
         || bytes.contains(&0)
-        || bytes.contains(&b'\r') && src.contains("\r\r")
+        || bytes.contains(&b'\r') && src.matches('\r').count() != src.matches("\r\n").count()
     {
         return None;
     }

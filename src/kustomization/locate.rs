@@ -75,6 +75,20 @@ struct Walker<'a> {
 }
 
 pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
+    // YAML reads a lone CR as a line break, but spans here are LF-based
+    // (CRLF included); old-Mac line endings are left to git's line merge.
+    let bytes = src.as_bytes();
+    if bytes.contains(&b'\r')
+        && let Some(i) =
+            (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    {
+        return Err(Error::at_offset(
+            bytes,
+            i,
+            "has a line ending with a lone CR (old Mac style)",
+            "convert the file to LF or CRLF line endings",
+        ));
+    }
     let mut w = Walker {
         src,
         parser: Parser::new_from_str(src),
