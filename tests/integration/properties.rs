@@ -131,6 +131,9 @@ enum Act {
     SameBump(String),
     /// Both bump to versions `--same-image newest` orders (current's, other's).
     Newest(String, String),
+    /// The same, and one side also rewrites the comment above the entry, so
+    /// the bytes and the version come from different sides half the time.
+    NewestCommented(String, String, Who, String),
     /// Conflicts.
     TagVsTag(String, String),
     RemoveVsBump(Who, String),
@@ -169,6 +172,16 @@ impl Act {
                 }
             }
             Self::SameBump(t) => img.tag = t.clone(),
+            Self::NewestCommented(a, b, w, c) => {
+                img.tag = if who == Who::Cur {
+                    a.clone()
+                } else {
+                    b.clone()
+                };
+                if *w == who {
+                    img.comment = Some(c.clone());
+                }
+            }
             Self::Newest(a, b) | Self::TagVsTag(a, b) => {
                 img.tag = if who == Who::Cur {
                     a.clone()
@@ -197,13 +210,16 @@ impl Act {
     /// The entry after a clean merge of both sides.
     fn merged(&self, img: &Image) -> Option<Image> {
         match self {
-            Self::Newest(a, b) => {
+            Self::Newest(a, b) | Self::NewestCommented(a, b, ..) => {
                 let mut img = img.clone();
                 img.tag = if numbers(a) > numbers(b) {
                     a.clone()
                 } else {
                     b.clone()
                 };
+                if let Self::NewestCommented(_, _, _, c) = self {
+                    img.comment = Some(c.clone());
+                }
                 Some(img)
             }
             _ => {
@@ -867,9 +883,13 @@ fn act(mode: Mode) -> BoxedStrategy<Act> {
     ];
     match mode {
         Mode::Disjoint => disjoint.boxed(),
-        Mode::Newest => {
-            prop_oneof![3 => disjoint, 2 => two_tags().prop_map(|(a, b)| Act::Newest(a, b))].boxed()
-        }
+        Mode::Newest => prop_oneof![
+            3 => disjoint,
+            2 => two_tags().prop_map(|(a, b)| Act::Newest(a, b)),
+            1 => (two_tags(), who(), (0u32..100).prop_map(|i| format!("pinned by team {i}")))
+                .prop_map(|((a, b), w, c)| Act::NewestCommented(a, b, w, c)),
+        ]
+        .boxed(),
         Mode::Conflict => prop_oneof![
             4 => disjoint,
             2 => two_tags().prop_map(|(a, b)| Act::TagVsTag(a, b)),
