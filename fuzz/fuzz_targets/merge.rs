@@ -65,7 +65,9 @@ fn rest(bytes: &[u8]) -> String {
 }
 
 fn has_markers(bytes: &[u8]) -> bool {
-    bytes.split(|&b| b == b'\n').any(|l| l.starts_with(b"<<<<<<<") || l.starts_with(b">>>>>>>"))
+    bytes
+        .split(|&b| b == b'\n')
+        .any(|l| l.starts_with(b"<<<<<<<") || l.starts_with(b">>>>>>>"))
 }
 
 /// Every keyed list's entries as (list, name) -> fields, order aside.
@@ -75,8 +77,15 @@ fn lists(bytes: &[u8]) -> BTreeMap<(String, String), BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for list in &doc.lists {
         for e in &list.entries {
-            let fields = e.fields.iter().map(|f| (f.key.clone(), f.value.clone())).collect();
-            out.insert((list.key.clone(), e.name().unwrap_or_default().to_owned()), fields);
+            let fields = e
+                .fields
+                .iter()
+                .map(|f| (f.key.clone(), f.value.clone()))
+                .collect();
+            out.insert(
+                (list.key.clone(), e.name().unwrap_or_default().to_owned()),
+                fields,
+            );
         }
     }
     out
@@ -97,7 +106,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     // Let the input pick the policy, so both get explored.
-    let policy = if data.len() % 2 == 1 { SameImagePolicy::Newest } else { SameImagePolicy::Conflict };
+    let policy = if data.len() % 2 == 1 {
+        SameImagePolicy::Newest
+    } else {
+        SameImagePolicy::Conflict
+    };
     let opts = options(policy);
     let m = run(o, a, b, opts);
     if m.conflicts > 0 {
@@ -121,6 +134,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let again = run(o, &m.bytes, b, opts);
-    assert_eq!(again.conflicts, 0, "merging the result again with the other side conflicts");
-    assert!(again.bytes == m.bytes, "merging the result again with the other side changes it");
+    assert_eq!(
+        again.conflicts, 0,
+        "merging the result again with the other side conflicts"
+    );
+    assert!(
+        again.bytes == m.bytes,
+        "merging the result again with the other side changes it"
+    );
 });

@@ -797,7 +797,7 @@ fn nothing_in_the_inputs_is_ever_executed() {
 }
 
 #[test]
-#[ignore = "bug: a lone CR line break trips the span locator: a caught panic, a failed re-parse, or a conflict with mis-indented entries"]
+
 fn lone_carriage_returns_fall_back_with_a_plain_reason() {
     let sb = Sandbox::new();
     let o =
