@@ -797,7 +797,6 @@ fn nothing_in_the_inputs_is_ever_executed() {
 }
 
 #[test]
-
 fn lone_carriage_returns_fall_back_with_a_plain_reason() {
     let sb = Sandbox::new();
     let o =
