@@ -71,7 +71,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
 }
 
 /// Writes via a temp file in the same directory and a rename, so a reader
-/// (or a crash) never sees half a file.
+/// (or a crash of ours) never sees half a file.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = target
         .parent()
@@ -87,8 +87,9 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     ));
     let mut file =
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    // No fsync: git reads `%A` back at once and deletes it after; the rename
+    // only has to keep a crashing driver from leaving half a file.
     file.write_all(bytes)
-        .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, target).with_context(|| format!("renaming onto {}", target.display()))?;
     Ok(())

@@ -153,6 +153,9 @@ impl Side<'_> {
 
 const TOKEN: &str = "@@kustomerge-list:";
 
+/// Total input size from which the three sides are parsed on threads.
+const PARALLEL_FROM: usize = 256 * 1024;
+
 fn token(key: &str) -> String {
     format!("{TOKEN}{key}@@")
 }
@@ -246,17 +249,26 @@ fn structured<'a>(
         }
         _ => {}
     }
-    // Parsing dominates on large files; the three sides are independent.
-    let [o, a, b] = std::thread::scope(|s| {
-        let o = s.spawn(|| parse(Which::Base, base));
-        let a = s.spawn(|| parse(Which::Current, current));
-        let b = parse(Which::Other, other);
-        [o.join(), a.join(), Ok(b)]
-    });
-    let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| {
-        r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    // Parsing dominates on large files, and the three sides are independent;
+    // on small ones a thread costs more than it saves.
+    let docs = if base.len() + current.len() + other.len() < PARALLEL_FROM {
+        [
+            parse(Which::Base, base)?,
+            parse(Which::Current, current)?,
+            parse(Which::Other, other)?,
+        ]
+    } else {
+        let [o, a, b] = std::thread::scope(|s| {
+            let o = s.spawn(|| parse(Which::Base, base));
+            let a = s.spawn(|| parse(Which::Current, current));
+            let b = parse(Which::Other, other);
+            [o.join(), a.join(), Ok(b)]
+        });
+        let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| {
+            r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        [join(o)?, join(a)?, join(b)?]
     };
-    let docs = [join(o)?, join(a)?, join(b)?];
     let rests = docs.each_ref().map(rest);
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
