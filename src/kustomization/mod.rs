@@ -182,7 +182,51 @@ impl<'a> Document<'a> {
     /// parser otherwise. For the merge driver, where speed on large lists
     /// matters and only the lists are edited.
     pub fn parse_lists(src: &'a str) -> Result<Self, Error> {
-        fast::locate(src).map_or_else(|| locate::locate(src), Ok)
+        Self::scan_lists(src).validate(&mut Vec::new())
+    }
+
+    /// The first half of [`Self::parse_lists`]: locate the lists, leaving the
+    /// full parse of the text around them to [`Scanned::validate`], which
+    /// several documents can share.
+    pub fn scan_lists(src: &'a str) -> Scanned<'a> {
+        match fast::scan(src) {
+            Some(doc) => Scanned::Fast(doc),
+            None => Scanned::Full(locate::locate(src)),
+        }
+    }
+}
+
+/// A document whose lists are located but whose text around them may still
+/// need the full parser's verdict.
+#[derive(Debug)]
+pub enum Scanned<'a> {
+    /// Located by the line scanner; the text around the lists is unchecked.
+    Fast(Document<'a>),
+    /// Fully parsed already.
+    Full(Result<Document<'a>, Error>),
+}
+
+impl<'a> Scanned<'a> {
+    /// Finishes the parse. `valid` holds the stubs (the text around the
+    /// lists) already accepted: three sides that didn't change that text,
+    /// and a merge result made from one of them, share one full parse.
+    pub fn validate(self, valid: &mut Vec<String>) -> Result<Document<'a>, Error> {
+        let doc = match self {
+            Self::Full(result) => return result,
+            Self::Fast(doc) => doc,
+        };
+        let stub = fast::stub(&doc);
+        if valid.contains(&stub) {
+            return Ok(doc);
+        }
+        match locate::locate(&stub) {
+            Ok(_) => {
+                valid.push(stub);
+                Ok(doc)
+            }
+            // The full parse of the original says what is wrong, and where.
+            Err(_) => locate::locate(doc.src),
+        }
     }
 }
 

@@ -434,6 +434,7 @@ fn order<'d>(
         .filter(|n| decided.contains_key(n))
         .collect();
     let mut placed: HashSet<&'d str> = seq.iter().copied().collect();
+    let mut from_secondary: HashSet<&'d str> = HashSet::new();
     for (i, name) in secondary.order.iter().enumerate() {
         if placed.contains(name) || !decided.contains_key(name) {
             continue;
@@ -449,14 +450,19 @@ fn order<'d>(
             })
             .unwrap_or(0);
         // After the predecessor, but also after what the primary side added
-        // there: two appends keep both in place, the primary's first.
+        // there (two appends keep both, the primary's first) and after what
+        // this side placed there already (it comes first on this side).
         let at = at
             + seq[at..]
                 .iter()
-                .take_while(|n| !io.by_name.contains_key(*n) && primary.by_name.contains_key(*n))
+                .take_while(|n| {
+                    from_secondary.contains(*n)
+                        || !io.by_name.contains_key(*n) && primary.by_name.contains_key(*n)
+                })
                 .count();
         seq.insert(at, name);
         placed.insert(name);
+        from_secondary.insert(name);
     }
     let sorted = |ix: &Indexed<'_>| ix.order.windows(2).all(|w| w[0] <= w[1]);
     if sorted(io) && sorted(ia) && sorted(ib) {

@@ -27,7 +27,7 @@ use crate::cli::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::edit::splice;
 use crate::kustomization::schema::LISTS;
-use crate::kustomization::{Document, Entry, Eol, KeyedList, Style, decode};
+use crate::kustomization::{Document, Entry, Eol, KeyedList, Scanned, Style, decode};
 use render::ConflictStyle;
 use rule::{Pick, pick};
 pub use text::Markers;
@@ -211,14 +211,14 @@ fn clean(bytes: &[u8]) -> Outcome {
     }
 }
 
-fn parse<'a>(which: Which, bytes: &'a [u8]) -> Result<Document<'a>, Fallback> {
+fn scan<'a>(which: Which, bytes: &'a [u8]) -> Result<Scanned<'a>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
     if src.contains(TOKEN) {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
     }
-    Document::parse_lists(src).map_err(|e| Fallback(format!("{which} input, {e}")))
+    Ok(Document::scan_lists(src))
 }
 
 /// The text outside the keyed lists, each list's region replaced by its token.
@@ -249,26 +249,35 @@ fn structured<'a>(
         }
         _ => {}
     }
-    // Parsing dominates on large files, and the three sides are independent;
+    // Scanning dominates on large files, and the three sides are independent;
     // on small ones a thread costs more than it saves.
-    let docs = if base.len() + current.len() + other.len() < PARALLEL_FROM {
+    let scanned = if base.len() + current.len() + other.len() < PARALLEL_FROM {
         [
-            parse(Which::Base, base)?,
-            parse(Which::Current, current)?,
-            parse(Which::Other, other)?,
+            scan(Which::Base, base),
+            scan(Which::Current, current),
+            scan(Which::Other, other),
         ]
     } else {
         let [o, a, b] = std::thread::scope(|s| {
-            let o = s.spawn(|| parse(Which::Base, base));
-            let a = s.spawn(|| parse(Which::Current, current));
-            let b = parse(Which::Other, other);
+            let o = s.spawn(|| scan(Which::Base, base));
+            let a = s.spawn(|| scan(Which::Current, current));
+            let b = scan(Which::Other, other);
             [o.join(), a.join(), Ok(b)]
         });
-        let join = |r: std::thread::Result<Result<Document<'a>, Fallback>>| {
-            r.unwrap_or_else(|p| std::panic::resume_unwind(p))
-        };
-        [join(o)?, join(a)?, join(b)?]
+        [o, a, b].map(|r| r.unwrap_or_else(|p| std::panic::resume_unwind(p)))
     };
+    // The text around the lists is usually the same on every side: one full
+    // parse of it serves all three, and the result.
+    let mut valid = Vec::new();
+    let [o, a, b] = scanned;
+    let docs = [(Which::Base, o), (Which::Current, a), (Which::Other, b)].map(|(which, s)| {
+        s.and_then(|s| {
+            s.validate(&mut valid)
+                .map_err(|e| Fallback(format!("{which} input, {e}")))
+        })
+    });
+    let [o, a, b] = docs;
+    let docs = [o?, a?, b?];
     let rests = docs.each_ref().map(rest);
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
@@ -351,7 +360,7 @@ fn structured<'a>(
         plans.push((schema.key, present.then_some(plan)));
     }
     if conflicts == 0 {
-        verify(&merged, &merged_rest, &plans)?;
+        verify(&merged, &merged_rest, &plans, &mut valid)?;
     }
     Ok(Outcome {
         bytes: merged.into_bytes(),
@@ -416,8 +425,9 @@ fn verify(
     merged: &str,
     merged_rest: &str,
     plans: &[(&str, Option<keyed::Plan<'_>>)],
+    valid: &mut Vec<String>,
 ) -> Result<(), Fallback> {
-    let doc = Document::parse_lists(merged).map_err(|e| {
+    let doc = Document::scan_lists(merged).validate(valid).map_err(|e| {
         Fallback(format!(
             "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
         ))
