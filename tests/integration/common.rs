@@ -144,3 +144,34 @@ impl Sandbox {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `git merge-file` on the same inputs, with the labels and marker size the
+/// driver uses: what git would have done without us.
+pub fn git_merge_file(sb: &Sandbox, inputs: [&[u8]; 3]) -> (Vec<u8>, i32) {
+    let dir = tempfile::tempdir_in(sb.path()).unwrap();
+    for (name, bytes) in ["o", "a", "b"].iter().zip(inputs) {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let size = format!(
+        "--marker-size={}",
+        kustomerge::merge::text::marker_size(7, inputs)
+    );
+    let out = sb.git_out(
+        dir.path(),
+        &[
+            "merge-file",
+            "-p",
+            &size,
+            "-L",
+            "ours",
+            "-L",
+            "base",
+            "-L",
+            "theirs",
+            "a",
+            "o",
+            "b",
+        ],
+    );
+    (out.stdout, out.status.code().unwrap())
+}

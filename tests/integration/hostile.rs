@@ -19,9 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kustomerge::merge::text::marker_size;
-
-use crate::common::{Sandbox, bin, hermetic, stderr};
+use crate::common::{Sandbox, bin, git_merge_file, hermetic, stderr};
 
 const TIME: &str = "/usr/bin/time";
 
@@ -100,34 +98,6 @@ fn run_in(sb: &Sandbox, dir: &Path, args: &[&str], current: &str) -> Run {
         peak,
         elapsed,
     }
-}
-
-/// `git merge-file` on the same inputs, with the labels and marker size the
-/// driver uses: what git would have done without us.
-fn git_merge_file(sb: &Sandbox, inputs: [&[u8]; 3]) -> (Vec<u8>, i32) {
-    let dir = tempfile::tempdir_in(sb.path()).unwrap();
-    for (name, bytes) in ["o", "a", "b"].iter().zip(inputs) {
-        std::fs::write(dir.path().join(name), bytes).unwrap();
-    }
-    let size = format!("--marker-size={}", marker_size(7, inputs));
-    let out = sb.git_out(
-        dir.path(),
-        &[
-            "merge-file",
-            "-p",
-            &size,
-            "-L",
-            "ours",
-            "-L",
-            "base",
-            "-L",
-            "theirs",
-            "a",
-            "o",
-            "b",
-        ],
-    );
-    (out.stdout, out.status.code().unwrap())
 }
 
 /// The properties every run must have, whatever the input.

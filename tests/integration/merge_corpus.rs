@@ -14,7 +14,7 @@ use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::{Document, Style};
 use kustomerge::merge::{self, Options};
 
-use crate::common::{Sandbox, corpus};
+use crate::common::{Sandbox, corpus, git_merge_file};
 
 fn corpus_files() -> Vec<PathBuf> {
     let dir = corpus().join("kustomize/files");
@@ -222,33 +222,10 @@ fn edits_outside_the_lists_merge_exactly_like_git_merge_file() {
         let current = format!("# edited upstream{eol}{src}");
         let other = format!("{src}# edited by the job{eol}");
         let out = merge::merge(&bytes, current.as_bytes(), other.as_bytes(), &opts).unwrap();
-        let dir = sb.path();
-        for (name, text) in [("o", src), ("a", &current), ("b", &other)] {
-            std::fs::write(dir.join(name), text).unwrap();
-        }
-        let git = sb.git_out(
-            dir,
-            &[
-                "merge-file",
-                "-p",
-                "-L",
-                "ours",
-                "-L",
-                "base",
-                "-L",
-                "theirs",
-                "a",
-                "o",
-                "b",
-            ],
-        );
-        assert_eq!(out.bytes, git.stdout, "{}", file.display());
-        assert_eq!(
-            out.conflicts,
-            git.status.code().unwrap() as usize,
-            "{}",
-            file.display()
-        );
+        let (git, git_code) =
+            git_merge_file(&sb, [src.as_bytes(), current.as_bytes(), other.as_bytes()]);
+        assert_eq!(out.bytes, git, "{}", file.display());
+        assert_eq!(out.conflicts, git_code as usize, "{}", file.display());
         compared += 1;
     }
     if compared > 0 {

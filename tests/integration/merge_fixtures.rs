@@ -6,7 +6,7 @@
 
 use std::fs;
 
-use crate::common::{Sandbox, fixtures, stderr};
+use crate::common::{Sandbox, fixtures, git_merge_file, stderr};
 
 #[test]
 fn every_merge_fixture_gives_its_expected_bytes() {
@@ -105,23 +105,15 @@ fn a_panic_in_the_structured_merge_falls_back_to_git_merge_file() {
             .arg(case.join("other.yaml"))
             .output()
             .unwrap();
-        let git = sb
-            .git_cmd(sb.path())
-            .args([
-                "merge-file",
-                "-p",
-                "-L",
-                "ours",
-                "-L",
-                "base",
-                "-L",
-                "theirs",
-            ])
-            .arg(case.join("current.yaml"))
-            .arg(case.join("base.yaml"))
-            .arg(case.join("other.yaml"))
-            .output()
-            .unwrap();
+        let read = |name: &str| fs::read(case.join(name)).unwrap();
+        let (git, _) = git_merge_file(
+            &sb,
+            [
+                &read("base.yaml"),
+                &read("current.yaml"),
+                &read("other.yaml"),
+            ],
+        );
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -129,6 +121,6 @@ fn a_panic_in_the_structured_merge_falls_back_to_git_merge_file() {
             stderr(&out)
         );
         assert!(stderr(&out).contains(needle), "{}", stderr(&out));
-        assert_eq!(fs::read(sb.path().join("current")).unwrap(), git.stdout);
+        assert_eq!(fs::read(sb.path().join("current")).unwrap(), git);
     }
 }
