@@ -251,16 +251,7 @@ impl Arena {
             .env
             .iter()
             .fold(Git::in_dir(dir), |g, (k, v)| g.with_env(k, v));
-        let mut cmd = git.command(args);
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_CONFIG_PARAMETERS",
-            "GIT_CONFIG_COUNT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        isolated(git.command(args))
     }
 
     /// Runs hermetic git in `dir`, requiring success; returns stdout.
@@ -279,15 +270,7 @@ impl Arena {
             .args(args)
             .stdin(std::process::Stdio::null());
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_CONFIG_PARAMETERS",
-            "GIT_CONFIG_COUNT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
+        isolated(cmd)
     }
 
     /// Runs every job against a fresh remote, `parallel` or one at a time,
@@ -614,4 +597,18 @@ mod tests {
         assert!(t.contains("| lost updates (tag not in final file) | 1 | 0 |"));
         assert!(t.contains("| wall seconds | 1.5 | 1.5 |"));
     }
+}
+
+/// Drops what a calling git (a hook, a driver) may have exported, so the
+/// pipelines' git sees only their own repository and config.
+fn isolated(mut cmd: Command) -> Command {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
