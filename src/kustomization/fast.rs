@@ -14,6 +14,8 @@
 //! the full parser, with the lists stubbed out: the rest is small next to a
 //! large list, and that keeps "the file is valid YAML" a parser's verdict.
 
+use std::borrow::Cow;
+
 use super::edit::splice;
 use super::locate::line_end;
 use super::schema::ListSchema;
@@ -177,7 +179,7 @@ fn block_list<'a>(
     schema: &ListSchema,
     key_line: &Line<'a>,
     lines: &mut std::iter::Peekable<Lines<'a>>,
-) -> Option<KeyedList> {
+) -> Option<KeyedList<'a>> {
     let region_start = key_line.start;
     let header_end = key_line.start + key_line.text.len();
     let mut entries: Vec<Entry> = Vec::new();
@@ -247,7 +249,7 @@ fn next_line(src: &str, end: usize) -> usize {
 }
 
 /// `key: scalar` starting at byte column `col` of `line`.
-fn field(src: &str, line: &Line<'_>, col: usize) -> Option<Field> {
+fn field<'a>(src: &'a str, line: &Line<'a>, col: usize) -> Option<Field<'a>> {
     let text = &line.text[col..];
     let (key, rest) = split_key(text)?;
     let key_start = line.start + col;
@@ -263,7 +265,7 @@ fn field(src: &str, line: &Line<'_>, col: usize) -> Option<Field> {
     }
     let prefix = &src[line.start..value_start];
     Some(Field {
-        key: key.to_owned(),
+        key: Cow::Borrowed(key),
         key_span: key_start..key_start + key.len(),
         value,
         value_span: value_start..value_start + raw_len,
@@ -279,12 +281,12 @@ fn field(src: &str, line: &Line<'_>, col: usize) -> Option<Field> {
 }
 
 /// A one-line scalar: its value, its raw length and whether it is plain.
-fn scalar(v: &str) -> Option<(String, usize, bool)> {
+fn scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
     match v.chars().next()? {
         '"' => {
             let close = v[1..].find('"')? + 1;
             let inner = &v[1..close];
-            (!inner.contains('\\')).then(|| (inner.to_owned(), close + 1, false))
+            (!inner.contains('\\')).then_some((Cow::Borrowed(inner), close + 1, false))
         }
         '\'' => {
             let mut i = 1;
@@ -296,8 +298,11 @@ fn scalar(v: &str) -> Option<(String, usize, bool)> {
                 if bytes.get(j + 1) == Some(&b'\'') {
                     out.push('\'');
                     i = j + 2;
+                } else if i == 1 {
+                    // No `''` escape: the value is the text between the quotes.
+                    return Some((Cow::Borrowed(&v[1..j]), j + 1, false));
                 } else {
-                    return Some((out, j + 1, false));
+                    return Some((Cow::Owned(out), j + 1, false));
                 }
             }
         }
@@ -321,7 +326,7 @@ fn scalar(v: &str) -> Option<(String, usize, bool)> {
             if raw.ends_with(':') {
                 return None;
             }
-            Some((raw.to_owned(), raw.len(), true))
+            Some((Cow::Borrowed(raw), raw.len(), true))
         }
     }
 }

@@ -6,6 +6,7 @@
 //! So an entry's extent is derived here: from its `-` to the end of the line
 //! holding its last scalar.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
@@ -274,7 +275,7 @@ impl<'a> Walker<'a> {
         schema: &ListSchema,
         region_start: usize,
         key_end: usize,
-    ) -> Result<KeyedList, Error> {
+    ) -> Result<KeyedList<'a>, Error> {
         let src = self.src;
         let key = schema.key.to_owned();
         let (ev, span) = self.next()?;
@@ -342,8 +343,8 @@ impl<'a> Walker<'a> {
         header_end: usize,
         flow: bool,
         end_span: Span,
-        entries: Vec<Entry>,
-    ) -> KeyedList {
+        entries: Vec<Entry<'a>>,
+    ) -> KeyedList<'a> {
         let src = self.src;
         if flow {
             let (close, close_end) = offset(end_span);
@@ -382,7 +383,7 @@ impl<'a> Walker<'a> {
         span: Span,
         in_flow: bool,
         prev_end: usize,
-    ) -> Result<Entry, Error> {
+    ) -> Result<Entry<'a>, Error> {
         let src = self.src;
         let (open, open_end) = offset(span);
         let start = if in_flow {
@@ -407,7 +408,7 @@ impl<'a> Walker<'a> {
                     }
                     break;
                 }
-                Event::Scalar(k, _, 0, _) => k.into_owned(),
+                Event::Scalar(k, _, 0, _) => k,
                 _ => {
                     return Err(Error::at(
                         kspan,
@@ -448,11 +449,7 @@ impl<'a> Walker<'a> {
             fields.push(Field {
                 key,
                 key_span: offset(kspan).0..offset(kspan).1,
-                value: if null {
-                    String::new()
-                } else {
-                    value.into_owned()
-                },
+                value: if null { Cow::Borrowed("") } else { value },
                 value_span: vs..ve,
                 plain: vstyle == ScalarStyle::Plain,
                 line: vspan.start.line(),

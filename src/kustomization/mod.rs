@@ -19,6 +19,7 @@ pub mod image_arg;
 pub mod schema;
 pub mod setter;
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 pub use locate::Error;
@@ -60,7 +61,7 @@ pub struct Document<'a> {
     /// Top-level keys in source order.
     pub keys: Vec<TopKey>,
     /// The keyed lists present (`images:`, `replicas:`), in source order.
-    pub lists: Vec<KeyedList>,
+    pub lists: Vec<KeyedList<'a>>,
 }
 
 /// One top-level key.
@@ -95,7 +96,7 @@ pub enum Style {
 
 /// A top-level list of mappings keyed by `name` (`images:` or `replicas:`).
 #[derive(Debug, Clone)]
-pub struct KeyedList {
+pub struct KeyedList<'a> {
     /// `images` or `replicas`.
     pub key: String,
     /// Whole lines, from the start of the key's line to the end of the list's
@@ -110,12 +111,12 @@ pub struct KeyedList {
     /// How the list is written.
     pub style: Style,
     /// The entries in source order.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<'a>>,
 }
 
 /// One entry of a keyed list.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct Entry<'a> {
     /// Block: from the start of the first line after the previous entry (so
     /// comments and blank lines above an entry travel with it) to the end of
     /// its last line, without the line break. Flow: `{` through `}`.
@@ -125,18 +126,19 @@ pub struct Entry {
     /// 1-based line of `start`.
     pub line: usize,
     /// The entry's fields in source order.
-    pub fields: Vec<Field>,
+    pub fields: Vec<Field<'a>>,
 }
 
 /// A `key: scalar` pair inside an entry.
 #[derive(Debug, Clone)]
-pub struct Field {
-    /// The key (after unquoting).
-    pub key: String,
+pub struct Field<'a> {
+    /// The key (after unquoting), borrowed from the source when it can be.
+    pub key: Cow<'a, str>,
     /// Byte span of the key token.
     pub key_span: Range<usize>,
-    /// The scalar's value after unquoting and escape processing.
-    pub value: String,
+    /// The scalar's value after unquoting and escape processing, borrowed
+    /// from the source when it can be (a large list holds tens of thousands).
+    pub value: Cow<'a, str>,
     /// Byte span of the value token, quotes included.
     pub value_span: Range<usize>,
     /// Whether the value was written plain (unquoted).
@@ -149,20 +151,20 @@ pub struct Field {
 
 impl Document<'_> {
     /// The keyed list named `key`, if present.
-    pub fn list(&self, key: &str) -> Option<&KeyedList> {
+    pub fn list(&self, key: &str) -> Option<&KeyedList<'_>> {
         self.lists.iter().find(|l| l.key == key)
     }
 }
 
-impl Entry {
+impl<'a> Entry<'a> {
     /// The field named `key`.
-    pub fn field(&self, key: &str) -> Option<&Field> {
+    pub fn field(&self, key: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.key == key)
     }
 
     /// The value of the field named `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.field(key).map(|f| f.value.as_str())
+        self.field(key).map(|f| &*f.value)
     }
 
     /// The entry's identity (`name`), if it has one.

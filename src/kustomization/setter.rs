@@ -83,13 +83,13 @@ impl Target {
 type Fields = Vec<(&'static str, Target)>;
 
 /// The value kustomize sees in a field: a plain `~`, `null` or nothing is absent.
-pub fn current(field: &Field) -> Option<&str> {
-    let null = field.plain && matches!(field.value.as_str(), "" | "~" | "null" | "Null" | "NULL");
-    (!null).then_some(field.value.as_str())
+pub fn current<'f>(field: &'f Field<'_>) -> Option<&'f str> {
+    let null = field.plain && matches!(&*field.value, "" | "~" | "null" | "Null" | "NULL");
+    (!null).then_some(&*field.value)
 }
 
 /// Looks a field up the way kustomize's JSON decoding does: case-insensitively.
-fn field_ci<'e>(entry: &'e Entry, key: &str) -> Option<&'e Field> {
+fn field_ci<'e>(entry: &'e Entry<'e>, key: &str) -> Option<&'e Field<'e>> {
     entry
         .fields
         .iter()
@@ -98,12 +98,12 @@ fn field_ci<'e>(entry: &'e Entry, key: &str) -> Option<&'e Field> {
 
 /// An entry's value for `key` as kustomize reads it: the key matched
 /// case-insensitively, a null value absent.
-pub fn value_of<'e>(entry: &'e Entry, key: &str) -> Option<&'e str> {
+pub fn value_of<'e>(entry: &'e Entry<'e>, key: &str) -> Option<&'e str> {
     field_ci(entry, key).and_then(current)
 }
 
 /// The entry's name as kustomize sees it (absent reads as empty).
-pub fn entry_name(entry: &Entry) -> &str {
+pub fn entry_name<'e>(entry: &'e Entry<'e>) -> &'e str {
     value_of(entry, "name").unwrap_or("")
 }
 
@@ -153,7 +153,7 @@ fn known_fields<'e>(
     src: &str,
     schema: &ListSchema,
     entry: &'e Entry,
-) -> Result<Vec<(&'static str, &'e Field)>, Error> {
+) -> Result<Vec<(&'static str, &'e Field<'e>)>, Error> {
     let mut out: Vec<(&'static str, &Field)> = Vec::new();
     for field in &entry.fields {
         let Some(key) = schema

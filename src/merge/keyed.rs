@@ -26,18 +26,18 @@ pub enum Planned<'d> {
         /// Whose bytes the entry is written from.
         carrier: Which,
         /// The carrier's entry.
-        entry: &'d Entry,
+        entry: &'d Entry<'d>,
         /// Replacement tokens by field, where they differ from the carrier's.
         tokens: Vec<(usize, Token<'d>)>,
     },
     /// Both sides changed the entry incompatibly.
     Conflict {
         /// The entry on each side (absent where that side lacks it).
-        base: Option<&'d Entry>,
+        base: Option<&'d Entry<'d>>,
         /// Current side.
-        current: Option<&'d Entry>,
+        current: Option<&'d Entry<'d>>,
         /// Other side.
-        other: Option<&'d Entry>,
+        other: Option<&'d Entry<'d>>,
     },
 }
 
@@ -47,7 +47,7 @@ pub struct Token<'d> {
     /// The side it comes from.
     pub from: Which,
     /// The field on that side.
-    pub field: &'d crate::kustomization::Field,
+    pub field: &'d crate::kustomization::Field<'d>,
 }
 
 /// The merged list: entries in their final order.
@@ -61,10 +61,10 @@ pub struct Plan<'d> {
 
 struct Indexed<'d> {
     order: Vec<&'d str>,
-    by_name: Map<&'d str, &'d Entry>,
+    by_name: Map<&'d str, &'d Entry<'d>>,
 }
 
-fn index<'d>(list: Option<&'d KeyedList>, which: Which) -> Result<Indexed<'d>, Fallback> {
+fn index<'d>(list: Option<&'d KeyedList<'d>>, which: Which) -> Result<Indexed<'d>, Fallback> {
     let mut ix = Indexed {
         order: Vec::new(),
         by_name: Map::new(),
@@ -90,7 +90,7 @@ fn index<'d>(list: Option<&'d KeyedList>, which: Which) -> Result<Indexed<'d>, F
 
 type FacetValues<'d> = BTreeMap<Facet, BTreeMap<&'d str, &'d str>>;
 
-fn facets<'d>(schema: &ListSchema, entry: &'d Entry) -> FacetValues<'d> {
+fn facets<'d>(schema: &ListSchema, entry: &'d Entry<'d>) -> FacetValues<'d> {
     let mut out: FacetValues<'d> = BTreeMap::new();
     for f in &entry.fields {
         if let Some(facet) = schema.facet_of(&f.key) {
@@ -159,7 +159,7 @@ pub fn plan<'d>(
 impl Plan<'_> {
     /// Whether a re-parsed list holds exactly the planned entries, in order,
     /// each with exactly the planned fields and values.
-    pub fn holds(&self, list: &KeyedList) -> bool {
+    pub fn holds(&self, list: &KeyedList<'_>) -> bool {
         list.entries.len() == self.entries.len()
             && self
                 .entries
@@ -186,9 +186,9 @@ impl Plan<'_> {
 /// touched. Most entries of a large list take this path.
 fn untouched<'d>(
     sides: [&Side<'d>; 3],
-    eo: Option<&'d Entry>,
-    ea: &'d Entry,
-    eb: &'d Entry,
+    eo: Option<&'d Entry<'d>>,
+    ea: &'d Entry<'d>,
+    eb: &'d Entry<'d>,
 ) -> Option<Planned<'d>> {
     let text = |w: Which, e: &Entry| &sides[w as usize].src[e.span.clone()];
     let (ta, tb) = (text(Which::Current, ea), text(Which::Other, eb));
@@ -209,8 +209,8 @@ fn untouched<'d>(
 fn one_sided<'d>(
     sides: [&Side<'d>; 3],
     which: Which,
-    eo: Option<&'d Entry>,
-    e: &'d Entry,
+    eo: Option<&'d Entry<'d>>,
+    e: &'d Entry<'d>,
 ) -> Option<Planned<'d>> {
     let Some(eo) = eo else {
         return Some(Planned::Clean {
@@ -238,11 +238,8 @@ fn one_sided<'d>(
 }
 
 fn same_values(x: &Entry, y: &Entry) -> bool {
-    fn map(e: &Entry) -> BTreeMap<&str, &str> {
-        e.fields
-            .iter()
-            .map(|f| (f.key.as_str(), f.value.as_str()))
-            .collect()
+    fn map<'e>(e: &'e Entry<'_>) -> BTreeMap<&'e str, &'e str> {
+        e.fields.iter().map(|f| (&*f.key, &*f.value)).collect()
     }
     map(x) == map(y)
 }
@@ -250,9 +247,9 @@ fn same_values(x: &Entry, y: &Entry) -> bool {
 fn merge_entry<'d>(
     schema: &ListSchema,
     sides: [&Side<'d>; 3],
-    eo: Option<&'d Entry>,
-    ea: &'d Entry,
-    eb: &'d Entry,
+    eo: Option<&'d Entry<'d>>,
+    ea: &'d Entry<'d>,
+    eb: &'d Entry<'d>,
     target_style: Style,
     policy: SameImagePolicy,
 ) -> Option<Planned<'d>> {
@@ -295,7 +292,7 @@ fn merge_entry<'d>(
 
     // The carrier: whose bytes (comments, key order, spacing) the entry keeps.
     let (so, sa, sb) = (sides[0], sides[1], sides[2]);
-    let skel = |side: &Side<'d>, e: &'d Entry| side.skeleton(e);
+    let skel = |side: &Side<'d>, e: &'d Entry<'d>| side.skeleton(e);
     let comparable = sa.style_kind() == sb.style_kind() && so.style_kind() == sa.style_kind();
     let carrier = if comparable {
         let sko = eo.map(|e| skel(so, e));
@@ -331,7 +328,7 @@ fn merge_entry<'d>(
         // Only where both sides hold the same value may the raw token (a
         // re-quote) come from either; otherwise it comes from the side whose
         // version won, or the version unit would be split.
-        let value = |e: &'d Entry| e.get(&field.key);
+        let value = |e: &'d Entry<'d>| e.get(&field.key);
         let token_side = if value(ea) == value(eb) {
             let ro = eo.map(|e| raw(so, e));
             let (ra, rb) = (raw(sa, ea), raw(sb, eb));

@@ -105,7 +105,7 @@ pub struct Side<'d> {
     /// The list's line endings (a file may mix them; the list's own count).
     pub eol: Eol,
     /// The keyed list being merged, if this side has it.
-    pub list: Option<&'d KeyedList>,
+    pub list: Option<&'d KeyedList<'d>>,
 }
 
 impl Side<'_> {

@@ -537,6 +537,20 @@ pub fn table(title: &str, reports: &[RaceReport]) -> String {
     out
 }
 
+/// Drops what a calling git (a hook, a driver) may have exported, so the
+/// pipelines' git sees only their own repository and config.
+fn isolated(mut cmd: Command) -> Command {
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,18 +611,4 @@ mod tests {
         assert!(t.contains("| lost updates (tag not in final file) | 1 | 0 |"));
         assert!(t.contains("| wall seconds | 1.5 | 1.5 |"));
     }
-}
-
-/// Drops what a calling git (a hook, a driver) may have exported, so the
-/// pipelines' git sees only their own repository and config.
-fn isolated(mut cmd: Command) -> Command {
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_CONFIG_PARAMETERS",
-        "GIT_CONFIG_COUNT",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
 }

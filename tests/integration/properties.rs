@@ -567,7 +567,7 @@ fn parsed(text: &str) -> Result<Lists, TestCaseError> {
                 let fields = e
                     .fields
                     .iter()
-                    .map(|f| (f.key.clone(), f.value.clone()))
+                    .map(|f| (f.key.to_string(), f.value.to_string()))
                     .collect();
                 (e.name().unwrap_or_default().to_owned(), fields)
             })
