@@ -407,23 +407,26 @@ fn order<'d>(
     ib: &Indexed<'d>,
     decided: &Map<&'d str, Planned<'d>>,
 ) -> Vec<&'d str> {
-    let common = |ix: &Indexed<'d>| -> Vec<&'d str> {
-        ix.order
+    // Did only the other side reorder the entries all three share? Most
+    // merges touch no order at all, which equal name lists show cheaply.
+    let other_reordered = !(ia.order == io.order && ib.order == io.order) && {
+        let shared: HashSet<&'d str> = io
+            .order
             .iter()
             .copied()
-            .filter(|n| {
-                io.by_name.contains_key(n)
-                    && ia.by_name.contains_key(n)
-                    && ib.by_name.contains_key(n)
-            })
-            .collect()
+            .filter(|n| ia.by_name.contains_key(n) && ib.by_name.contains_key(n))
+            .collect();
+        let common = |ix: &Indexed<'d>| -> Vec<&'d str> {
+            ix.order
+                .iter()
+                .copied()
+                .filter(|n| shared.contains(n))
+                .collect()
+        };
+        let (co, ca, cb) = (common(io), common(ia), common(ib));
+        ca == co && cb != co
     };
-    let (co, ca, cb) = (common(io), common(ia), common(ib));
-    let (primary, secondary) = if ca == co && cb != co {
-        (ib, ia)
-    } else {
-        (ia, ib)
-    };
+    let (primary, secondary) = if other_reordered { (ib, ia) } else { (ia, ib) };
     let mut seq: Vec<&'d str> = primary
         .order
         .iter()
