@@ -435,6 +435,7 @@ fn order<'d>(
         .collect();
     let mut placed: HashSet<&'d str> = seq.iter().copied().collect();
     let mut from_secondary: HashSet<&'d str> = HashSet::new();
+    let mut last: Option<(&'d str, usize)> = None;
     for (i, name) in secondary.order.iter().enumerate() {
         if placed.contains(name) || !decided.contains_key(name) {
             continue;
@@ -443,6 +444,11 @@ fn order<'d>(
             .iter()
             .rev()
             .find_map(|p| {
+                if last.is_some_and(|(name, _)| name == *p) {
+                    // A run of additions: no search, so that appending
+                    // thousands of entries stays linear.
+                    return last.map(|(_, at)| at + 1);
+                }
                 placed
                     .contains(p)
                     .then(|| seq.iter().position(|s| s == p).map(|x| x + 1))
@@ -463,6 +469,7 @@ fn order<'d>(
         seq.insert(at, name);
         placed.insert(name);
         from_secondary.insert(name);
+        last = Some((name, at));
     }
     let sorted = |ix: &Indexed<'_>| ix.order.windows(2).all(|w| w[0] <= w[1]);
     if sorted(io) && sorted(ia) && sorted(ib) {
