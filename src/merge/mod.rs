@@ -221,6 +221,23 @@ fn scan<'a>(which: Which, bytes: &'a [u8]) -> Result<Scanned<'a>, Fallback> {
     Ok(Document::scan_lists(src))
 }
 
+/// `text` without the line that holds `needle` (its line break included).
+fn without_line(text: &str, needle: &str) -> String {
+    let Some(at) = text.find(needle) else {
+        return text.to_owned();
+    };
+    let end = at + needle.len();
+    let (start, end) = match text[end..].find('\n') {
+        Some(i) if text[end..end + i].trim().is_empty() => (at, end + i + 1),
+        _ if at > 0 && text[..at].ends_with('\n') => {
+            let cut = if text[..at].ends_with("\r\n") { 2 } else { 1 };
+            (at - cut, end)
+        }
+        _ => (at, end),
+    };
+    format!("{}{}", &text[..start], &text[end..])
+}
+
 /// The text outside the keyed lists, each list's region replaced by its token.
 fn rest(doc: &Document<'_>) -> String {
     splice(
@@ -278,7 +295,16 @@ fn structured<'a>(
     });
     let [o, a, b] = docs;
     let docs = [o?, a?, b?];
-    let rests = docs.each_ref().map(rest);
+    let mut rests = docs.each_ref().map(rest);
+    // A list both sides added (the base lacks it) is one list, wherever each
+    // side put it: the current side's place wins, else the line merge would
+    // keep both keys, and kustomize silently reads only the last.
+    for schema in LISTS {
+        let has = |d: &Document<'_>| d.list(schema.key).is_some();
+        if !has(&docs[0]) && has(&docs[1]) && has(&docs[2]) {
+            rests[2] = without_line(&rests[2], &token(schema.key));
+        }
+    }
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
     let mut markers: Option<Markers> = None;
