@@ -296,15 +296,6 @@ fn structured<'a>(
     let [o, a, b] = docs;
     let docs = [o?, a?, b?];
     let mut rests = docs.each_ref().map(rest);
-    // A list both sides added (the base lacks it) is one list, wherever each
-    // side put it: the current side's place wins, else the line merge would
-    // keep both keys, and kustomize silently reads only the last.
-    for schema in LISTS {
-        let has = |d: &Document<'_>| d.list(schema.key).is_some();
-        if !has(&docs[0]) && has(&docs[1]) && has(&docs[2]) {
-            rests[2] = without_line(&rests[2], &token(schema.key));
-        }
-    }
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
     let mut markers: Option<Markers> = None;
@@ -313,23 +304,40 @@ fn structured<'a>(
             .get_or_insert_with(|| opts.markers_for([base, current, other]))
             .clone()
     };
-    let (mut merged, mut conflicts) = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
-        Pick::Current => (rests[1].clone(), 0),
-        Pick::Other => (rests[2].clone(), 0),
-        Pick::Conflict => {
-            let m = text::merge(
-                &opts.git,
-                rests[0].as_bytes(),
-                rests[1].as_bytes(),
-                rests[2].as_bytes(),
-                &markers(),
-            )
-            .map_err(|e| Fallback(format!("{e:#}")))?;
-            let s = String::from_utf8(m.bytes)
-                .map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
-            (s, m.conflicts)
-        }
+    let mut merge_rests = |rests: &[String; 3]| -> Result<(String, usize), Fallback> {
+        Ok(match pick(Some(&rests[0]), &rests[1], &rests[2]) {
+            Pick::Current => (rests[1].clone(), 0),
+            Pick::Other => (rests[2].clone(), 0),
+            Pick::Conflict => {
+                let m = text::merge(
+                    &opts.git,
+                    rests[0].as_bytes(),
+                    rests[1].as_bytes(),
+                    rests[2].as_bytes(),
+                    &markers(),
+                )
+                .map_err(|e| Fallback(format!("{e:#}")))?;
+                let s = String::from_utf8(m.bytes)
+                    .map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
+                (s, m.conflicts)
+            }
+        })
     };
+    let (mut merged, mut conflicts) = merge_rests(&rests)?;
+    // A list both sides added at different places (the base lacks it) would
+    // come out twice, and kustomize silently reads only the last key: it is
+    // one list, at the current side's place.
+    let mut again = false;
+    for schema in LISTS {
+        let tok = token(schema.key);
+        if merged.matches(&tok).count() > 1 && docs[0].list(schema.key).is_none() {
+            rests[2] = without_line(&rests[2], &tok);
+            again = true;
+        }
+    }
+    if again {
+        (merged, conflicts) = merge_rests(&rests)?;
+    }
     let merged_rest = merged.clone();
     let mut plans = Vec::new();
     let mut style: Option<(ConflictStyle, Markers)> = None;
