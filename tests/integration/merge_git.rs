@@ -218,3 +218,44 @@ spec:
     assert!(yaml.contains("image: ghcr.io/acme/api:1.0.1"), "{yaml}");
     assert!(yaml.contains("image: ghcr.io/acme/web:2.0.1"), "{yaml}");
 }
+
+/// A criss-cross history: git first merges the two merge bases (an inner
+/// call of the driver, without labels on the registered line), then merges
+/// with that result as the base. A real conflict must still stop the merge,
+/// never be resolved silently by the virtual base.
+#[test]
+fn a_criss_cross_merge_never_resolves_a_real_conflict_silently() {
+    let sb = Sandbox::new();
+    let repo = diverged_with(
+        &sb,
+        &[],
+        &BASE.replace("2.0.0", "2.2.0"),
+        &BASE.replace("2.0.0", "2.1.0"),
+    );
+    sb.register_driver(&repo);
+    // Cross-merge each way, resolving by keeping one's own side.
+    let resolve = |branch: &str, other: &str, keep: &str| {
+        sb.git(&repo, &["checkout", "-q", branch]);
+        let _ = sb.git_out(&repo, &["merge", "-q", "--no-edit", other]);
+        std::fs::write(repo.join("kustomization.yaml"), BASE.replace("2.0.0", keep)).unwrap();
+        sb.git(
+            &repo,
+            &["commit", "-qam", &format!("merge {other} into {branch}")],
+        );
+    };
+    sb.git(&repo, &["branch", "main-tip", "main"]);
+    sb.git(&repo, &["branch", "job-tip", "job"]);
+    resolve("main", "job-tip", "2.1.0");
+    resolve("job", "main-tip", "2.2.0");
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    let out = sb.git_out(&repo, &["merge", "--no-edit", "job"]);
+    assert!(
+        !out.status.success(),
+        "a real conflict was resolved silently"
+    );
+    let text = read(&repo);
+    assert!(
+        text.contains("<<<<<<<") && text.contains("2.1.0") && text.contains("2.2.0"),
+        "{text}"
+    );
+}
