@@ -40,7 +40,7 @@ use crate::git::Git;
 use crate::kustomization::edit::is_yaml11_non_string;
 use crate::kustomization::schema::ListSchema;
 use crate::kustomization::setter::{current, entry_name, suggest_field};
-use crate::kustomization::{self, Document, FILE_NAMES, Field, KeyedList};
+use crate::kustomization::{self, Document, ErrorKind, FILE_NAMES, Field, KeyedList};
 
 /// One thing kustomize would reject or misread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -329,7 +329,6 @@ fn conflict_markers(file: &str, src: &str, report: &mut Report) -> bool {
 /// file too, and to a note when only kustomerge's model is too narrow.
 fn unparsed(file: &str, src: &str, e: &kustomization::Error, report: &mut Report) {
     let at = (e.line, e.column);
-    let msg = e.message.as_str();
     // What the locator stopped at: an anchor, alias or tag is fine to
     // kustomize, a scalar or nested collection where a list or an entry's
     // string belongs is not.
@@ -338,25 +337,14 @@ fn unparsed(file: &str, src: &str, e: &kustomization::Error, report: &mut Report
         .nth(e.line.saturating_sub(1))
         .and_then(|l| l.chars().nth(e.column.saturating_sub(1)));
     let aliased = matches!(token, Some('&' | '*' | '!'));
-    let code = if msg.starts_with("YAML syntax error") || msg.starts_with("unexpected end of YAML")
-    {
-        Some("yaml-error")
-    } else if msg.contains("more than one YAML document") {
-        Some("multiple-documents")
-    } else if msg.contains("top level is not a mapping") {
-        Some("not-a-mapping")
-    } else if msg.contains("appears twice") || msg.starts_with("duplicate key") {
-        Some("duplicate-key")
-    } else if msg.contains("spelled with capitals") {
-        Some("key-case")
-    } else if !aliased
-        && (msg.contains("is not a plain list")
-            || msg.contains("is not a plain mapping")
-            || msg.contains("does not hold a single scalar"))
-    {
-        Some("invalid-structure")
-    } else {
-        None
+    let code = match e.kind {
+        ErrorKind::Syntax => Some("yaml-error"),
+        ErrorKind::MultipleDocuments => Some("multiple-documents"),
+        ErrorKind::NotAMapping => Some("not-a-mapping"),
+        ErrorKind::DuplicateKey => Some("duplicate-key"),
+        ErrorKind::KeyCase => Some("key-case"),
+        ErrorKind::Structure if !aliased => Some("invalid-structure"),
+        _ => None,
     };
     match code {
         // The locator's hint for these speaks of kustomerge's model; the

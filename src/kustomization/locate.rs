@@ -24,6 +24,32 @@ pub struct Error {
     pub message: String,
     /// What to do about it.
     pub hint: String,
+    /// What kind of problem it is, for callers that branch on it (`check`).
+    pub kind: ErrorKind,
+}
+
+/// Why the locator stopped, so callers branch on a kind, not on wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Not UTF-8, NUL bytes, or lone CR line endings.
+    Encoding,
+    /// Not valid YAML.
+    Syntax,
+    /// More than one YAML document.
+    MultipleDocuments,
+    /// The top level is not a mapping.
+    NotAMapping,
+    /// A key appears twice, at the top level or within one entry.
+    DuplicateKey,
+    /// A keyed list's key spelled with capitals (`Images:`).
+    KeyCase,
+    /// A keyed list or entry shaped unlike kustomize's type (a scalar where
+    /// a list belongs, a nested value in a string field), or carrying an
+    /// anchor, alias or tag there.
+    Structure,
+    /// Valid to kustomize, but outside what kustomerge models.
+    Unsupported,
 }
 
 impl fmt::Display for Error {
@@ -45,7 +71,14 @@ impl Error {
             column,
             message: message.into(),
             hint: hint.to_owned(),
+            kind: ErrorKind::Unsupported,
         }
+    }
+
+    /// The same error, of kind `kind`.
+    pub(crate) fn kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     fn at(span: Span, message: impl Into<String>, hint: &str) -> Self {
@@ -88,7 +121,8 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
             i,
             "has a line ending with a lone CR (old Mac style)",
             "convert the file to LF or CRLF line endings",
-        ));
+        )
+        .kind(ErrorKind::Encoding));
     }
     let mut w = Walker {
         src,
@@ -114,7 +148,8 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
                 span,
                 "the top level is not a mapping of keys",
                 "a kustomization is a YAML mapping such as `resources:` / `images:`",
-            ));
+            )
+            .kind(ErrorKind::NotAMapping));
         }
     }
     match w.next()? {
@@ -127,7 +162,8 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
             span,
             "the file holds more than one YAML document",
             "kustomize reads a single document; remove the extra `---` section",
-        )),
+        )
+        .kind(ErrorKind::MultipleDocuments)),
     }
 }
 
@@ -192,8 +228,8 @@ impl<'a> Walker<'a> {
                 e.marker().col() + 1,
                 format!("YAML syntax error: {}", e.info()),
                 "fix the YAML (tabs are not allowed for indentation; `${VAR}` and `{{ }}` templates must be rendered first)",
-            )),
-            None => Err(Error::new(1, 1, "unexpected end of YAML", "fix the YAML")),
+            ).kind(ErrorKind::Syntax)),
+            None => Err(Error::new(1, 1, "unexpected end of YAML", "fix the YAML").kind(ErrorKind::Syntax)),
         }
     }
 
@@ -219,7 +255,8 @@ impl<'a> Walker<'a> {
                     span,
                     format!("`{key}:` is spelled with capitals"),
                     "kustomize accepts it, but write it in lower case",
-                ));
+                )
+                .kind(ErrorKind::KeyCase));
             }
             let end = if let Some(schema) = schema {
                 if doc.list(schema.key).is_some() {
@@ -227,7 +264,8 @@ impl<'a> Walker<'a> {
                         span,
                         format!("`{key}:` appears twice at the top level"),
                         "kustomize silently keeps only the last one; merge them into one list",
-                    ));
+                    )
+                    .kind(ErrorKind::DuplicateKey));
                 }
                 let list = self.keyed_list(schema, start, key_end)?;
                 let end = list.region.end;
@@ -323,7 +361,8 @@ impl<'a> Walker<'a> {
                                 span,
                                 format!("an entry of `{key}:` is not a plain mapping"),
                                 UNSUPPORTED,
-                            ));
+                            )
+                            .kind(ErrorKind::Structure));
                         }
                     }
                 }
@@ -332,7 +371,8 @@ impl<'a> Walker<'a> {
                 span,
                 format!("`{key}:` is not a plain list (or it carries an anchor, alias or tag)"),
                 UNSUPPORTED,
-            )),
+            )
+            .kind(ErrorKind::Structure)),
         }
     }
 
@@ -425,7 +465,8 @@ impl<'a> Walker<'a> {
                         "`{key}` does not hold a single scalar (nested value, anchor or alias)"
                     ),
                     UNSUPPORTED,
-                ));
+                )
+                .kind(ErrorKind::Structure));
             };
             let (vs, ve) = offset(vspan);
             if src[vs..ve].contains('\n')
@@ -442,7 +483,8 @@ impl<'a> Walker<'a> {
                     kspan,
                     format!("duplicate key `{key}` in one entry"),
                     "kustomize silently keeps the last one; delete the other",
-                ));
+                )
+                .kind(ErrorKind::DuplicateKey));
             }
             let null = vstyle == ScalarStyle::Plain && vs == ve;
             last = last.max(ve).max(offset(kspan).1);

@@ -22,7 +22,7 @@ pub mod setter;
 use std::borrow::Cow;
 use std::ops::Range;
 
-pub use locate::Error;
+pub use locate::{Error, ErrorKind};
 
 /// Line ending convention of a file, detected from its first line break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +244,8 @@ pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
             i,
             "contains a NUL byte (binary data)",
             "kustomization files are text; remove the NUL byte",
-        ));
+        )
+        .kind(ErrorKind::Encoding));
     }
     std::str::from_utf8(bytes).map_err(|e| {
         Error::at_offset(
@@ -253,6 +254,7 @@ pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
             "is not valid UTF-8",
             "re-encode the file as UTF-8 (kustomize reads nothing else)",
         )
+        .kind(ErrorKind::Encoding)
     })
 }
 

@@ -20,7 +20,7 @@ use std::ops::Range;
 use super::edit::{is_yaml11_non_string, scalar_token, splice};
 use super::locate::{line_end, line_start};
 use super::schema::ListSchema;
-use super::{Document, Entry, Error, Field, KeyedList, Style};
+use super::{Document, Entry, Error, ErrorKind, Field, KeyedList, Style};
 
 /// What an argument asks of one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +232,7 @@ pub fn apply(
                 message: format!("an argument for `{}:` has an empty name", schema.key),
                 hint: "give the entry a name (kustomize would write a nameless entry that matches nothing useful)"
                     .to_owned(),
+                kind: ErrorKind::Structure,
             });
         }
         let found = list.and_then(|l| {
@@ -293,6 +294,7 @@ fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Fields)]) -> Resul
         message: format!("kustomerge could not edit this layout safely ({what})"),
         hint: "the file was left untouched; edit it by hand, and please report the layout"
             .to_owned(),
+        kind: ErrorKind::Unsupported,
     };
     // Only the list is compared, so the merge driver's faster reader serves
     // (it still has the full parser check everything around the lists).
