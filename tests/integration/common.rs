@@ -175,3 +175,72 @@ pub fn git_merge_file(sb: &Sandbox, inputs: [&[u8]; 3]) -> (Vec<u8>, i32) {
     );
     (out.stdout, out.status.code().unwrap())
 }
+
+/// The overlay the git tests race on: two images, one with a Flux marker.
+pub const BASE: &str = "\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- deployment.yaml
+images:
+- name: api
+  newName: ghcr.io/acme/api
+  newTag: 1.0.0 # {\"$imagepolicy\": \"flux-system:api:tag\"}
+- name: web
+  newName: ghcr.io/acme/web
+  newTag: 2.0.0
+";
+
+/// `text` with one more image appended.
+pub fn with_image(text: &str, name: &str, tag: &str) -> String {
+    format!("{text}- name: {name}\n  newName: ghcr.io/acme/{name}\n  newTag: {tag}\n")
+}
+
+/// A repo with `files` (path, content) and BASE committed on main, then a
+/// `job` branch committing `job` and main committing `main` as the
+/// kustomization, each a child of that base.
+pub fn diverged_with(
+    sb: &Sandbox,
+    files: &[(&str, &str)],
+    job: &str,
+    main: &str,
+) -> PathBuf {
+    let repo = sb.repo("config");
+    for (path, content) in files {
+        sb.commit_file(&repo, path, content.as_bytes(), path);
+    }
+    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
+    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
+    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
+    repo
+}
+
+/// The job appends `cron`, main appends `mailer`: plain git conflicts on
+/// this (both append at the same place).
+pub fn diverged(sb: &Sandbox) -> PathBuf {
+    diverged_with(
+        sb,
+        &[],
+        &with_image(BASE, "cron", "4.0.0"),
+        &with_image(BASE, "mailer", "5.0.0"),
+    )
+}
+
+/// What `diverged` merges to: main's append, then the job's.
+pub fn both_appended() -> String {
+    with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
+}
+
+/// Whether `kubectl` is installed; tests that build overlays skip without it.
+pub fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok();
+    if !found {
+        eprintln!("kubectl not installed; skipping");
+    }
+    found
+}

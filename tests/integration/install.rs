@@ -9,22 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{Sandbox, bin, stderr};
-
-const BASE: &str = "\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- deployment.yaml
-images:
-- name: api
-  newName: ghcr.io/acme/api
-  newTag: 1.0.0
-";
-
-fn with_image(text: &str, name: &str, tag: &str) -> String {
-    format!("{text}- name: {name}\n  newName: ghcr.io/acme/{name}\n  newTag: {tag}\n")
-}
+use crate::common::{BASE, Sandbox, bin, both_appended, diverged, stderr, with_image};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -391,8 +376,8 @@ fn an_existing_pre_push_hook_keeps_running_and_comes_back_on_uninstall() {
     sb.commit_file(
         &repo,
         "overlays/prod/kustomization.yaml",
-        with_image(BASE, "web", "2.0.0").as_bytes(),
-        "add web",
+        with_image(BASE, "cron", "4.0.0").as_bytes(),
+        "add cron",
     );
     assert!(!push(&sb).status.success());
     assert!(!check_log.exists());
@@ -438,19 +423,7 @@ fn install_refuses_a_hook_it_cannot_chain_and_changes_nothing() {
 #[test]
 fn rebase_goes_through_only_once_install_local_registered_the_driver() {
     let sb = Sandbox::new();
-    let repo = sb.repo("config");
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    let job = with_image(BASE, "cron", "4.0.0");
-    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job: add cron");
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    let main = with_image(BASE, "mailer", "5.0.0");
-    sb.commit_file(
-        &repo,
-        "kustomization.yaml",
-        main.as_bytes(),
-        "main: add mailer",
-    );
+    let repo = diverged(&sb);
     sb.git(&repo, &["checkout", "-q", "job"]);
 
     // Both sides append to `images:`, which git's line merge can't combine.
@@ -464,10 +437,9 @@ fn rebase_goes_through_only_once_install_local_registered_the_driver() {
     kustomerge_ok(&sb, &repo, &["install", "--local"]);
     let out = sb.git_out(&repo, &["rebase", "main"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // Every side lists its images sorted by name, so the union stays sorted.
     assert_eq!(
         fs::read_to_string(repo.join("kustomization.yaml")).unwrap(),
-        with_image(&job, "mailer", "5.0.0")
+        both_appended()
     );
 }
 

@@ -4,62 +4,7 @@
 
 use std::path::Path;
 
-use crate::common::Sandbox;
-
-const BASE: &str = "\
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-- deployment.yaml
-images:
-- name: api
-  newName: ghcr.io/acme/api
-  newTag: 1.0.0 # {\"$imagepolicy\": \"flux-system:api:tag\"}
-- name: web
-  newName: ghcr.io/acme/web
-  newTag: 2.0.0
-";
-
-fn with_image(text: &str, name: &str, tag: &str) -> String {
-    format!("{text}- name: {name}\n  newName: ghcr.io/acme/{name}\n  newTag: {tag}\n")
-}
-
-/// A repo with `files` (path, content) and BASE committed on main, then a
-/// `job` branch committing `job` and main committing `main` as the
-/// kustomization, each a child of that base.
-fn diverged_with(
-    sb: &Sandbox,
-    files: &[(&str, &str)],
-    job: &str,
-    main: &str,
-) -> std::path::PathBuf {
-    let repo = sb.repo("config");
-    for (path, content) in files {
-        sb.commit_file(&repo, path, content.as_bytes(), path);
-    }
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
-    repo
-}
-
-/// The job appends `cron`, main appends `mailer`: plain git conflicts on
-/// this (both append at the same place).
-fn diverged(sb: &Sandbox) -> std::path::PathBuf {
-    diverged_with(
-        sb,
-        &[],
-        &with_image(BASE, "cron", "4.0.0"),
-        &with_image(BASE, "mailer", "5.0.0"),
-    )
-}
-
-/// What `diverged` merges to: main's append, then the job's.
-fn both_appended() -> String {
-    with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
-}
+use crate::common::{BASE, Sandbox, both_appended, diverged, diverged_with, kubectl_available};
 
 fn read(repo: &Path) -> String {
     std::fs::read_to_string(repo.join("kustomization.yaml")).unwrap()
@@ -172,13 +117,7 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style
 
 #[test]
 fn kubectl_builds_the_merged_overlay_with_both_images() {
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("kubectl not installed; skipping");
+    if !kubectl_available() {
         return;
     }
     let sb = Sandbox::new();

@@ -373,13 +373,7 @@ fn flux_setter_markers_survive_a_bump() {
 
 #[test]
 fn kubectl_kustomize_builds_the_edited_overlay() {
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("kubectl not installed; skipping");
+    if !crate::common::kubectl_available() {
         return;
     }
     let sb = Sandbox::new();
