@@ -199,12 +199,7 @@ pub fn with_image(text: &str, name: &str, tag: &str) -> String {
 /// A repo with `files` (path, content) and BASE committed on main, then a
 /// `job` branch committing `job` and main committing `main` as the
 /// kustomization, each a child of that base.
-pub fn diverged_with(
-    sb: &Sandbox,
-    files: &[(&str, &str)],
-    job: &str,
-    main: &str,
-) -> PathBuf {
+pub fn diverged_with(sb: &Sandbox, files: &[(&str, &str)], job: &str, main: &str) -> PathBuf {
     let repo = sb.repo("config");
     for (path, content) in files {
         sb.commit_file(&repo, path, content.as_bytes(), path);
@@ -243,4 +238,18 @@ pub fn kubectl_available() -> bool {
         eprintln!("kubectl not installed; skipping");
     }
     found
+}
+
+/// `diverged`, checked out on `job`, after checking that plain git's rebase
+/// stops on it (and aborting that rebase).
+pub fn job_plain_git_cannot_rebase(sb: &Sandbox) -> PathBuf {
+    let repo = diverged(sb);
+    sb.git(&repo, &["checkout", "-q", "job"]);
+    let plain = sb.git_out(&repo, &["rebase", "main"]);
+    assert!(
+        !plain.status.success(),
+        "plain git was expected to stop on both-append"
+    );
+    sb.git(&repo, &["rebase", "--abort"]);
+    repo
 }

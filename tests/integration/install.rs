@@ -9,7 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{BASE, Sandbox, bin, both_appended, diverged, stderr, with_image};
+use crate::common::{
+    BASE, Sandbox, bin, both_appended, job_plain_git_cannot_rebase, stderr, with_image,
+};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -423,16 +425,7 @@ fn install_refuses_a_hook_it_cannot_chain_and_changes_nothing() {
 #[test]
 fn rebase_goes_through_only_once_install_local_registered_the_driver() {
     let sb = Sandbox::new();
-    let repo = diverged(&sb);
-    sb.git(&repo, &["checkout", "-q", "job"]);
-
-    // Both sides append to `images:`, which git's line merge can't combine.
-    let plain = sb.git_out(&repo, &["rebase", "main"]);
-    assert!(
-        !plain.status.success(),
-        "plain git was expected to stop on both-append"
-    );
-    sb.git(&repo, &["rebase", "--abort"]);
+    let repo = job_plain_git_cannot_rebase(&sb);
 
     kustomerge_ok(&sb, &repo, &["install", "--local"]);
     let out = sb.git_out(&repo, &["rebase", "main"]);

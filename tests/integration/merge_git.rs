@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use crate::common::{BASE, Sandbox, both_appended, diverged, diverged_with, kubectl_available};
+use crate::common::{
+    BASE, Sandbox, both_appended, diverged, diverged_with, job_plain_git_cannot_rebase,
+    kubectl_available,
+};
 
 fn read(repo: &Path) -> String {
     std::fs::read_to_string(repo.join("kustomization.yaml")).unwrap()
@@ -13,14 +16,7 @@ fn read(repo: &Path) -> String {
 #[test]
 fn rebase_that_plain_git_stops_on_completes_with_the_driver() {
     let sb = Sandbox::new();
-    let repo = diverged(&sb);
-    sb.git(&repo, &["checkout", "-q", "job"]);
-    let plain = sb.git_out(&repo, &["rebase", "main"]);
-    assert!(
-        !plain.status.success(),
-        "plain git was expected to stop on both-append"
-    );
-    sb.git(&repo, &["rebase", "--abort"]);
+    let repo = job_plain_git_cannot_rebase(&sb);
 
     sb.register_driver(&repo);
     sb.git(&repo, &["rebase", "main"]);
