@@ -74,12 +74,7 @@ fn sides(images: usize, body: usize) -> [String; 3] {
 fn options() -> Options {
     Options {
         policy: SameImagePolicy::Conflict,
-        markers: Markers {
-            current: "ours".into(),
-            base: "base".into(),
-            other: "theirs".into(),
-            size: 7,
-        },
+        markers: Markers::default(),
         git: Git::new(),
         virtual_base: false,
     }

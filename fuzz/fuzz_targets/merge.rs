@@ -31,12 +31,7 @@ fn options(policy: SameImagePolicy) -> &'static Options {
     let all = OPTIONS.get_or_init(|| {
         [SameImagePolicy::Conflict, SameImagePolicy::Newest].map(|policy| Options {
             policy,
-            markers: Markers {
-                current: "ours".into(),
-                base: "base".into(),
-                other: "theirs".into(),
-                size: 7,
-            },
+            markers: Markers::default(),
             git: Git::in_dir(std::env::temp_dir())
                 .with_env("GIT_CONFIG_NOSYSTEM", "1")
                 .with_env("GIT_CONFIG_GLOBAL", "/dev/null"),
@@ -80,7 +75,7 @@ fn lists(bytes: &[u8]) -> BTreeMap<(String, String), BTreeMap<String, String>> {
             let fields = e
                 .fields
                 .iter()
-                .map(|f| (f.key.clone(), f.value.clone()))
+                .map(|f| (f.key.to_string(), f.value.to_string()))
                 .collect();
             out.insert(
                 (list.key.clone(), e.name().unwrap_or_default().to_owned()),

@@ -621,12 +621,7 @@ fn model(f: &File) -> Lists {
 fn options(policy: SameImagePolicy) -> Options {
     Options {
         policy,
-        markers: Markers {
-            current: "ours".into(),
-            base: "base".into(),
-            other: "theirs".into(),
-            size: 7,
-        },
+        markers: Markers::default(),
         // Outside any repository, with no user config: merge-style markers.
         git: Git::in_dir(std::env::temp_dir())
             .with_env("GIT_CONFIG_NOSYSTEM", "1")
