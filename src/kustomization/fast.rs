@@ -16,13 +16,12 @@
 
 use std::borrow::Cow;
 
-use super::edit::splice;
 use super::locate::line_end;
 use super::schema::ListSchema;
 use super::{Document, Entry, Eol, Field, KeyedList, Style};
 
 /// Scans `src`, or returns `None` when it isn't the simple shape. The text
-/// outside the lists is not validated here: see [`stub`].
+/// outside the lists is not validated here: see [`Document::without_lists`].
 pub(super) fn scan(src: &str) -> Option<Document<'_>> {
     // `[u8]::contains` is a memchr: this costs little even on large files.
     let bytes = src.as_bytes();
@@ -65,20 +64,6 @@ pub(super) fn scan(src: &str) -> Option<Document<'_>> {
         }
     }
     Some(doc)
-}
-
-/// The text outside the lists, each list stubbed out by an empty one: what
-/// the full parser must still accept for a scanned document to be valid. It
-/// is small next to a large list, and the same on sides that didn't change
-/// it, so callers validate each distinct stub once.
-pub(super) fn stub(doc: &Document<'_>) -> String {
-    splice(
-        doc.src,
-        doc.lists
-            .iter()
-            .map(|l| (l.region.clone(), format!("{}: []", l.key)))
-            .collect(),
-    )
 }
 
 /// One line: its start offset, its text (without the line break) and number.
@@ -351,7 +336,8 @@ mod tests {
                 continue;
             };
             total += 1;
-            let Some(fast) = super::scan(src).filter(|d| locate::locate(&super::stub(d)).is_ok())
+            let Some(fast) =
+                super::scan(src).filter(|d| locate::locate(&d.without_lists()).is_ok())
             else {
                 continue;
             };

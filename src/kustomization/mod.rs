@@ -179,6 +179,19 @@ impl<'a> Document<'a> {
         locate::locate(src)
     }
 
+    /// The file with each keyed list's region replaced by its
+    /// [`placeholder`] line: the text the merge merges line by line, and what
+    /// the full parser checks for a scanned document.
+    pub fn without_lists(&self) -> String {
+        edit::splice(
+            self.src,
+            self.lists
+                .iter()
+                .map(|l| (l.region.clone(), placeholder(&l.key)))
+                .collect(),
+        )
+    }
+
     /// Locates only the keyed lists ([`Self::keys`] may be left empty), with a
     /// line scanner when the file has the common simple shape and the full
     /// parser otherwise. For the merge driver, where speed on large lists
@@ -209,15 +222,15 @@ pub enum Scanned<'a> {
 }
 
 impl<'a> Scanned<'a> {
-    /// Finishes the parse. `valid` holds the stubs (the text around the
-    /// lists) already accepted: three sides that didn't change that text,
+    /// Finishes the parse. `valid` holds the texts around the lists
+    /// ([`Document::without_lists`]) already accepted: three sides that didn't change that text,
     /// and a merge result made from one of them, share one full parse.
     pub fn validate(self, valid: &mut Vec<String>) -> Result<Document<'a>, Error> {
         let doc = match self {
             Self::Full(result) => return result,
             Self::Fast(doc) => doc,
         };
-        let stub = fast::stub(&doc);
+        let stub = doc.without_lists();
         if valid.contains(&stub) {
             return Ok(doc);
         }
@@ -256,6 +269,17 @@ pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
         )
         .kind(ErrorKind::Encoding)
     })
+}
+
+/// How every [`placeholder`] starts; an input that holds it can't be merged
+/// by placeholders.
+pub const PLACEHOLDER_PREFIX: &str = "@@kustomerge-list:";
+
+/// The line that stands in for the keyed list `key`: valid YAML (a quoted key
+/// holding an empty list), so the text around the lists still parses, and
+/// text no real file holds.
+pub fn placeholder(key: &str) -> String {
+    format!("\"{PLACEHOLDER_PREFIX}{key}@@\": []")
 }
 
 /// The kustomization file names kustomize recognises, in its lookup order.

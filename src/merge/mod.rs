@@ -27,7 +27,9 @@ use crate::cli::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::edit::splice;
 use crate::kustomization::schema::LISTS;
-use crate::kustomization::{Document, Entry, Eol, KeyedList, Scanned, Style, decode};
+use crate::kustomization::{
+    Document, Entry, Eol, KeyedList, PLACEHOLDER_PREFIX, Scanned, Style, decode, placeholder,
+};
 use render::ConflictStyle;
 use rule::{Pick, pick};
 pub use text::Markers;
@@ -151,14 +153,8 @@ impl Side<'_> {
     }
 }
 
-const TOKEN: &str = "@@kustomerge-list:";
-
 /// Total input size from which the three sides are parsed on threads.
 const PARALLEL_FROM: usize = 256 * 1024;
-
-fn token(key: &str) -> String {
-    format!("{TOKEN}{key}@@")
-}
 
 /// Merges `base`, `current` and `other`. Never panics: a panic in the
 /// structured merge is caught and reported as a fallback. Errors only when
@@ -213,7 +209,7 @@ fn clean(bytes: &[u8]) -> Outcome {
 
 fn scan<'a>(which: Which, bytes: &'a [u8]) -> Result<Scanned<'a>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
-    if src.contains(TOKEN) {
+    if src.contains(PLACEHOLDER_PREFIX) {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
@@ -236,17 +232,6 @@ fn without_line(text: &str, needle: &str) -> String {
         _ => (at, end),
     };
     format!("{}{}", &text[..start], &text[end..])
-}
-
-/// The text outside the keyed lists, each list's region replaced by its token.
-fn rest(doc: &Document<'_>) -> String {
-    splice(
-        doc.src,
-        doc.lists
-            .iter()
-            .map(|l| (l.region.clone(), token(&l.key)))
-            .collect(),
-    )
 }
 
 /// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
@@ -295,7 +280,7 @@ fn structured<'a>(
     });
     let [o, a, b] = docs;
     let docs = [o?, a?, b?];
-    let mut rests = docs.each_ref().map(rest);
+    let mut rests = docs.each_ref().map(Document::without_lists);
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
     let mut markers: Option<Markers> = None;
@@ -329,7 +314,7 @@ fn structured<'a>(
     // one list, at the current side's place.
     let mut again = false;
     for schema in LISTS {
-        let tok = token(schema.key);
+        let tok = placeholder(schema.key);
         if merged.matches(&tok).count() > 1 && docs[0].list(schema.key).is_none() {
             rests[2] = without_line(&rests[2], &tok);
             again = true;
@@ -381,7 +366,7 @@ fn structured<'a>(
             &cmarkers,
             cstyle,
         );
-        let tok = token(schema.key);
+        let tok = placeholder(schema.key);
         let present = merged.contains(&tok);
         if !present && !plan.entries.is_empty() {
             return Err(Fallback(format!(
@@ -478,7 +463,7 @@ fn verify(
             )));
         }
     }
-    if rest(&doc) != merged_rest {
+    if doc.without_lists() != merged_rest {
         return Err(Fallback("the text around the merged lists changed unexpectedly; this is a kustomerge bug, please report it".into()));
     }
     Ok(())
