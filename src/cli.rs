@@ -15,6 +15,36 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the process's arguments. The driver line takes a shortcut: git
+    /// runs `merge` once per merged file, and building the parser for every
+    /// subcommand cost more than merging a small file. Anything the shortcut
+    /// doesn't accept (help, errors) goes through the full parser, so the
+    /// messages are the same either way.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        Self::parse_from_args(std::env::args_os().collect())
+    }
+
+    fn parse_from_args(args: Vec<std::ffi::OsString>) -> Result<Self, clap::Error> {
+        if args.get(1).is_some_and(|a| a == "merge")
+            && let Ok(merge) = MergeLine::try_parse_from(&args[1..])
+        {
+            return Ok(Self {
+                command: Command::Merge(merge.args),
+            });
+        }
+        Self::try_parse_from(args)
+    }
+}
+
+/// `merge`'s arguments alone (see [`Cli::parse_args`]).
+#[derive(Debug, Parser)]
+#[command(disable_help_flag = true)]
+struct MergeLine {
+    #[command(flatten)]
+    args: MergeArgs,
+}
+
 /// kustomerge's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -231,4 +261,47 @@ pub struct DemoArgs {
 pub struct CompletionsArgs {
     /// The shell to generate completions for.
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cli, Command};
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::parse_from_args(line.split(' ').map(Into::into).collect())
+    }
+
+    /// The driver line's shortcut reads every form as the full parser does.
+    #[test]
+    fn the_merge_shortcut_agrees_with_the_full_parser() {
+        for line in [
+            "kustomerge merge o a b",
+            "kustomerge merge o a b 9 dir/kustomization.yaml",
+            "kustomerge merge --same-image newest -s base -x ours -y theirs o a b 7 k",
+            "kustomerge merge -- -o a b",
+        ] {
+            let Command::Merge(fast) = parse(line).unwrap().command else {
+                panic!("{line}: not a merge");
+            };
+            let full = <Cli as clap::Parser>::try_parse_from(line.split(' ')).unwrap();
+            assert_eq!(
+                format!("{:?}", Command::Merge(fast)),
+                format!("{:?}", full.command),
+                "{line}"
+            );
+        }
+    }
+
+    /// Help and errors come from the full parser.
+    #[test]
+    fn the_merge_shortcut_leaves_help_and_errors_to_the_full_parser() {
+        use clap::error::ErrorKind;
+        assert_eq!(
+            parse("kustomerge merge --help").unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+        let err = parse("kustomerge merge o").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        assert!(err.to_string().contains("kustomerge merge"), "{err}");
+    }
 }

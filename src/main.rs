@@ -1,10 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use kustomerge::{cli::Cli, commands, exit};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(err) => return ExitCode::from(commands::usage_error(&err)),
     };

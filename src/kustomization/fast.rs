@@ -23,12 +23,10 @@ use super::{Document, Entry, Eol, Field, KeyedList, Style};
 /// Scans `src`, or returns `None` when it isn't the simple shape. The text
 /// outside the lists is not validated here: see [`Document::without_lists`].
 pub(super) fn scan(src: &str) -> Option<Document<'_>> {
-    // `[u8]::contains` is a memchr: this costs little even on large files.
     let bytes = src.as_bytes();
     // A CR that doesn't end a CRLF is a line break to YAML but not to us.
-    if bytes.contains(&b'\t')
-        || bytes.contains(&0)
-        || bytes.contains(&b'\r') && src.matches('\r').count() != src.matches("\r\n").count()
+    if memchr::memchr2(b'\t', 0, bytes).is_some()
+        || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
     {
         return None;
     }
@@ -116,14 +114,16 @@ fn is_trivia(text: &str) -> bool {
 
 /// A plain `key:` followed by a space or the end of the line.
 fn split_key(text: &str) -> Option<(&str, &str)> {
-    let len = text
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
-        .count();
-    if len == 0 || !text.as_bytes()[0].is_ascii_alphabetic() {
+    let len = memchr::memchr(b':', text.as_bytes())?;
+    let key = &text.as_bytes()[..len];
+    if !key.first()?.is_ascii_alphabetic()
+        || !key
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+    {
         return None;
     }
-    let rest = text[len..].strip_prefix(':')?;
+    let rest = &text[len + 1..];
     if !(rest.is_empty() || rest.starts_with(' ')) {
         return None;
     }
@@ -294,6 +294,11 @@ fn scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
         '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | '[' | ']' | '{' | '}' | ',' | '?'
         | ':' => None,
         '-' if v.len() == 1 || v.as_bytes()[1] == b' ' => None,
+        // Most values (image names, tags) hold no space, so neither ` #`
+        // nor `: ` can occur in them.
+        _ if memchr::memchr(b' ', v.as_bytes()).is_none() => {
+            (!v.ends_with(':')).then_some((Cow::Borrowed(v), v.len(), true))
+        }
         _ => {
             // A plain scalar ends at ` #`; `: ` inside it would be a mapping.
             let b = v.as_bytes();

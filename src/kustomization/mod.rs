@@ -247,11 +247,7 @@ impl<'a> Scanned<'a> {
 
 /// Decodes raw file bytes as UTF-8, or says where they stop being UTF-8.
 pub fn decode(bytes: &[u8]) -> Result<&str, Error> {
-    if let Some(i) = bytes
-        .contains(&0)
-        .then(|| bytes.iter().position(|&b| b == 0))
-        .flatten()
-    {
+    if let Some(i) = memchr::memchr(0, bytes) {
         return Err(Error::at_offset(
             bytes,
             i,
