@@ -8,7 +8,10 @@ use super::Eol;
 /// Applies non-overlapping replacements to `src` (in any order).
 pub fn splice(src: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     edits.sort_by_key(|(r, _)| (r.start, r.end));
-    let mut out = String::with_capacity(src.len() + 64);
+    let size = edits
+        .iter()
+        .fold(src.len(), |n, (r, text)| n - r.len() + text.len());
+    let mut out = String::with_capacity(size);
     let mut at = 0;
     for (range, text) in edits {
         debug_assert!(range.start >= at, "overlapping edits");

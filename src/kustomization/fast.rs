@@ -168,6 +168,14 @@ fn block_list<'a>(
     let region_start = key_line.start;
     let header_end = key_line.start + key_line.text.len();
     let mut entries: Vec<Entry> = Vec::new();
+    // An entry's fields gather here and move into it at its end, in a
+    // vector of exactly their size: a large list holds tens of thousands.
+    let mut fields: Vec<Field> = Vec::new();
+    let finish = |entries: &mut Vec<Entry<'a>>, fields: &mut Vec<Field<'a>>| {
+        if let Some(last) = entries.last_mut() {
+            last.fields = fields.drain(..).collect();
+        }
+    };
     let mut dash_col = None;
     let mut key_col = 0;
     let mut prev_end = header_end;
@@ -195,6 +203,7 @@ fn block_list<'a>(
                 return None;
             }
             let next_start = next_line(src, prev_end);
+            finish(&mut entries, &mut fields);
             entries.push(Entry {
                 span: next_start..next_start,
                 start: line.start + indent,
@@ -206,13 +215,14 @@ fn block_list<'a>(
         }
         let entry = entries.last_mut()?;
         let field = field(src, &line, key_col)?;
-        if entry.fields.iter().any(|f| f.key == field.key) {
+        if fields.iter().any(|f| f.key == field.key) {
             return None;
         }
-        entry.fields.push(field);
+        fields.push(field);
         entry.span.end = line.start + text.len();
         prev_end = entry.span.end;
     }
+    finish(&mut entries, &mut fields);
     let dash_col = dash_col?;
     let region_end = prev_end;
     Some(KeyedList {

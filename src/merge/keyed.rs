@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 // foldhash, not std's SipHash: hashing names was a fifth of a 10,000-image
 // merge. Its seed is random per process and the driver's runs are short and
 // unobservable, so names crafted to collide still can't slow it down.
-use foldhash::{HashMap as Map, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap as Map, HashMapExt};
 
 use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
@@ -62,34 +62,60 @@ pub struct Plan<'d> {
     pub conflicts: usize,
 }
 
-struct Indexed<'d> {
-    order: Vec<&'d str>,
-    by_name: Map<&'d str, &'d Entry<'d>>,
+/// Every name of the list, each with its entry on each side: one table for
+/// the three sides, so the merge hashes each name once per side and then
+/// works on small integer ids.
+struct Table<'d> {
+    /// Names by id.
+    names: Vec<&'d str>,
+    /// Each name's entry on each side (indexed by [`Which`]), by id.
+    entries: Vec<[Option<&'d Entry<'d>>; 3]>,
+    /// Each side's order, as ids (indexed by [`Which`]).
+    order: [Vec<usize>; 3],
 }
 
-fn index<'d>(list: Option<&'d KeyedList<'d>>, which: Which) -> Result<Indexed<'d>, Fallback> {
-    let entries = list.map_or(&[][..], |l| &l.entries);
-    let mut ix = Indexed {
-        order: Vec::with_capacity(entries.len()),
-        by_name: Map::with_capacity(entries.len()),
-    };
-    for entry in entries {
-        let key = &list.expect("entries imply a list").key;
-        let Some(name) = entry.name() else {
-            return Err(Fallback(format!(
-                "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
-                entry.line
-            )));
+impl<'d> Table<'d> {
+    fn new(sides: [&Side<'d>; 3]) -> Result<Self, Fallback> {
+        let len = |s: &Side<'d>| s.list.map_or(0, |l| l.entries.len());
+        let most = sides.iter().map(|s| len(s)).max().unwrap_or(0);
+        let mut ids: Map<&'d str, usize> = Map::with_capacity(most);
+        let mut table = Table {
+            names: Vec::with_capacity(most),
+            entries: Vec::with_capacity(most),
+            order: sides.map(|s| Vec::with_capacity(len(s))),
         };
-        if ix.by_name.insert(name, entry).is_some() {
-            return Err(Fallback(format!(
-                "{which} input, line {}: `{key}:` names `{name}` twice; kustomize applies duplicates in order, so git's line merge handles the file (merge the two entries into one)",
-                entry.line
-            )));
+        for side in sides {
+            let Some(list) = side.list else { continue };
+            let (which, key) = (side.which, &list.key);
+            for entry in &list.entries {
+                let Some(name) = entry.name() else {
+                    return Err(Fallback(format!(
+                        "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
+                        entry.line
+                    )));
+                };
+                let id = *ids.entry(name).or_insert_with(|| {
+                    table.names.push(name);
+                    table.entries.push([None; 3]);
+                    table.names.len() - 1
+                });
+                let slot = &mut table.entries[id][which as usize];
+                if slot.replace(entry).is_some() {
+                    return Err(Fallback(format!(
+                        "{which} input, line {}: `{key}:` names `{name}` twice; kustomize applies duplicates in order, so git's line merge handles the file (merge the two entries into one)",
+                        entry.line
+                    )));
+                }
+                table.order[which as usize].push(id);
+            }
         }
-        ix.order.push(name);
+        Ok(table)
     }
-    Ok(ix)
+
+    /// Whether the entry `id` is on side `which`.
+    fn on(&self, id: usize, which: Which) -> bool {
+        self.entries[id][which as usize].is_some()
+    }
 }
 
 type FacetValues<'d> = BTreeMap<Facet, BTreeMap<&'d str, &'d str>>;
@@ -111,47 +137,23 @@ pub fn plan<'d>(
     target_style: Style,
     policy: SameImagePolicy,
 ) -> Result<Plan<'d>, Fallback> {
-    let [o, a, b] = sides;
-    let (io, ia, ib) = (
-        index(o.list, Which::Base)?,
-        index(a.list, Which::Current)?,
-        index(b.list, Which::Other)?,
-    );
-    let mut decided: Map<&'d str, Planned<'d>> =
-        Map::with_capacity(ia.order.len().max(ib.order.len()));
-    let mut names: Vec<&'d str> = ia.order.clone();
-    names.extend(ib.order.iter().filter(|n| !ia.by_name.contains_key(*n)));
-    names.extend(
-        io.order
-            .iter()
-            .filter(|n| !ia.by_name.contains_key(*n) && !ib.by_name.contains_key(*n)),
-    );
-    for name in names {
-        let (eo, ea, eb) = (
-            io.by_name.get(name).copied(),
-            ia.by_name.get(name).copied(),
-            ib.by_name.get(name).copied(),
-        );
-        let planned = match (ea, eb) {
+    let table = Table::new(sides)?;
+    let mut decided: Vec<Option<Planned<'d>>> = table
+        .entries
+        .iter()
+        .map(|&[eo, ea, eb]| match (ea, eb) {
             (Some(ea), Some(eb)) => untouched(sides, eo, ea, eb)
                 .or_else(|| merge_entry(schema, sides, eo, ea, eb, target_style, policy)),
             (Some(ea), None) => one_sided(sides, Which::Current, eo, ea),
             (None, Some(eb)) => one_sided(sides, Which::Other, eo, eb),
             (None, None) => None,
-        };
-        if let Some(p) = planned {
-            decided.insert(name, p);
-        }
-    }
-
-    let order = order(&io, &ia, &ib, &decided);
-    let entries: Vec<_> = order
+        })
+        .collect();
+    let entries: Vec<_> = order(&table, &decided)
         .into_iter()
-        .map(|name| {
-            (
-                name,
-                decided.remove(name).expect("ordered names are decided"),
-            )
+        .map(|id| {
+            let planned = decided[id].take().expect("ordered names are decided");
+            (table.names[id], planned)
         })
         .collect();
     let conflicts = entries
@@ -403,61 +405,52 @@ fn newest(
     }
 }
 
-/// Final order: the current side's order (or the other side's, if only it
-/// reordered the common entries), with the other side's entries placed
-/// after their predecessor there; sorted when every version was sorted.
-fn order<'d>(
-    io: &Indexed<'d>,
-    ia: &Indexed<'d>,
-    ib: &Indexed<'d>,
-    decided: &Map<&'d str, Planned<'d>>,
-) -> Vec<&'d str> {
+/// Final order (as ids): the current side's order (or the other side's, if
+/// only it reordered the common entries), with the other side's entries
+/// placed after their predecessor there; sorted when every version was sorted.
+fn order(table: &Table<'_>, decided: &[Option<Planned<'_>>]) -> Vec<usize> {
+    let [io, ia, ib] = &table.order;
+    let shared = |id: &&usize| table.entries[**id].iter().all(Option::is_some);
     // Did only the other side reorder the entries all three share? Most
-    // merges touch no order at all, which equal name lists show cheaply.
-    let other_reordered = !(ia.order == io.order && ib.order == io.order) && {
-        let shared: HashSet<&'d str> = io
-            .order
-            .iter()
-            .copied()
-            .filter(|n| ia.by_name.contains_key(n) && ib.by_name.contains_key(n))
-            .collect();
-        let common = |ix: &Indexed<'d>| -> Vec<&'d str> {
-            ix.order
-                .iter()
-                .copied()
-                .filter(|n| shared.contains(n))
-                .collect()
-        };
+    // merges touch no order at all, which equal id lists show cheaply.
+    let other_reordered = !(ia == io && ib == io) && {
+        let common = |ix: &Vec<usize>| ix.iter().filter(shared).copied().collect::<Vec<_>>();
         let (co, ca, cb) = (common(io), common(ia), common(ib));
         ca == co && cb != co
     };
-    let (primary, secondary) = if other_reordered { (ib, ia) } else { (ia, ib) };
-    let mut seq: Vec<&'d str> = primary
-        .order
+    let (primary, secondary) = if other_reordered {
+        (Which::Other, Which::Current)
+    } else {
+        (Which::Current, Which::Other)
+    };
+    let is_decided = |id: &usize| decided[*id].is_some();
+    let mut seq: Vec<usize> = table.order[primary as usize]
         .iter()
         .copied()
-        .filter(|n| decided.contains_key(n))
+        .filter(is_decided)
         .collect();
-    let mut placed = HashSet::with_capacity(seq.len());
-    placed.extend(seq.iter().copied());
-    let mut from_secondary: HashSet<&'d str> = HashSet::new();
-    let mut last: Option<(&'d str, usize)> = None;
-    for (i, name) in secondary.order.iter().enumerate() {
-        if placed.contains(name) || !decided.contains_key(name) {
+    let mut placed = vec![false; table.names.len()];
+    let mut from_secondary = vec![false; table.names.len()];
+    for &id in &seq {
+        placed[id] = true;
+    }
+    let secondary_order = &table.order[secondary as usize];
+    let mut last: Option<(usize, usize)> = None;
+    for (i, &id) in secondary_order.iter().enumerate() {
+        if placed[id] || !is_decided(&id) {
             continue;
         }
-        let at = secondary.order[..i]
+        let at = secondary_order[..i]
             .iter()
             .rev()
-            .find_map(|p| {
-                if last.is_some_and(|(name, _)| name == *p) {
+            .find_map(|&p| {
+                if last.is_some_and(|(id, _)| id == p) {
                     // A run of additions: no search, so that appending
                     // thousands of entries stays linear.
                     return last.map(|(_, at)| at + 1);
                 }
-                placed
-                    .contains(p)
-                    .then(|| seq.iter().position(|s| s == p).map(|x| x + 1))
+                placed[p]
+                    .then(|| seq.iter().position(|&s| s == p).map(|x| x + 1))
                     .flatten()
             })
             .unwrap_or(0);
@@ -467,19 +460,18 @@ fn order<'d>(
         let at = at
             + seq[at..]
                 .iter()
-                .take_while(|n| {
-                    from_secondary.contains(*n)
-                        || !io.by_name.contains_key(*n) && primary.by_name.contains_key(*n)
+                .take_while(|&&n| {
+                    from_secondary[n] || !table.on(n, Which::Base) && table.on(n, primary)
                 })
                 .count();
-        seq.insert(at, name);
-        placed.insert(name);
-        from_secondary.insert(name);
-        last = Some((name, at));
+        seq.insert(at, id);
+        placed[id] = true;
+        from_secondary[id] = true;
+        last = Some((id, at));
     }
-    let sorted = |ix: &Indexed<'_>| ix.order.windows(2).all(|w| w[0] <= w[1]);
+    let sorted = |ix: &Vec<usize>| ix.windows(2).all(|w| table.names[w[0]] <= table.names[w[1]]);
     if sorted(io) && sorted(ia) && sorted(ib) {
-        seq.sort_unstable();
+        seq.sort_unstable_by_key(|&id| table.names[id]);
     }
     seq
 }
