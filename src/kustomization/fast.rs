@@ -173,7 +173,8 @@ fn block_list<'a>(
     let mut fields: Vec<Field> = Vec::new();
     let finish = |entries: &mut Vec<Entry<'a>>, fields: &mut Vec<Field<'a>>| {
         if let Some(last) = entries.last_mut() {
-            last.fields = fields.drain(..).collect();
+            last.fields = fields.to_vec();
+            fields.clear();
         }
     };
     let mut dash_col = None;

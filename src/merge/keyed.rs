@@ -469,7 +469,10 @@ fn order(table: &Table<'_>, decided: &[Option<Planned<'_>>]) -> Vec<usize> {
         from_secondary[id] = true;
         last = Some((id, at));
     }
-    let sorted = |ix: &Vec<usize>| ix.windows(2).all(|w| table.names[w[0]] <= table.names[w[1]]);
+    let sorted = |ix: &Vec<usize>| {
+        ix.windows(2)
+            .all(|w| table.names[w[0]] <= table.names[w[1]])
+    };
     if sorted(io) && sorted(ia) && sorted(ib) {
         seq.sort_unstable_by_key(|&id| table.names[id]);
     }
