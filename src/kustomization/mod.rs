@@ -183,13 +183,17 @@ impl<'a> Document<'a> {
     /// [`placeholder`] line: the text the merge merges line by line, and what
     /// the full parser checks for a scanned document.
     pub fn without_lists(&self) -> String {
-        edit::splice(
-            self.src,
-            self.lists
-                .iter()
-                .map(|l| (l.region.clone(), placeholder(&l.key)))
-                .collect(),
-        )
+        self.without(&[])
+    }
+
+    /// [`Self::without_lists`], also without the lines in `vouched`.
+    fn without(&self, vouched: &[Range<usize>]) -> String {
+        let lists = self
+            .lists
+            .iter()
+            .map(|l| (l.region.clone(), placeholder(&l.key)));
+        let vouched = vouched.iter().map(|r| (r.clone(), String::new()));
+        edit::splice(self.src, lists.chain(vouched).collect())
     }
 
     /// Locates only the keyed lists ([`Self::keys`] may be left empty), with a
@@ -205,7 +209,7 @@ impl<'a> Document<'a> {
     /// several documents can share.
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
         match fast::scan(src) {
-            Some(doc) => Scanned::Fast(doc),
+            Some((doc, vouched)) => Scanned::Fast { doc, vouched },
             None => Scanned::Full(locate::locate(src)),
         }
     }
@@ -215,22 +219,30 @@ impl<'a> Document<'a> {
 /// need the full parser's verdict.
 #[derive(Debug)]
 pub enum Scanned<'a> {
-    /// Located by the line scanner; the text around the lists is unchecked.
-    Fast(Document<'a>),
+    /// Located by the line scanner; the text around the lists is unchecked,
+    /// apart from the `vouched` lines the scanner read itself.
+    Fast {
+        /// The document.
+        doc: Document<'a>,
+        /// Spans of lines the scanner checked itself (see `fast::scan`).
+        vouched: Vec<Range<usize>>,
+    },
     /// Fully parsed already.
     Full(Result<Document<'a>, Error>),
 }
 
 impl<'a> Scanned<'a> {
-    /// Finishes the parse. `valid` holds the texts around the lists
-    /// ([`Document::without_lists`]) already accepted: three sides that didn't change that text,
-    /// and a merge result made from one of them, share one full parse.
+    /// Finishes the parse: the full parser checks the text around the lists
+    /// ([`Document::without_lists`], less the lines the scanner vouched
+    /// for). `valid` holds the texts already accepted: three sides that
+    /// didn't change that text, and a merge result made from one of them,
+    /// share one full parse.
     pub fn validate(self, valid: &mut Vec<String>) -> Result<Document<'a>, Error> {
-        let doc = match self {
+        let (doc, vouched) = match self {
             Self::Full(result) => return result,
-            Self::Fast(doc) => doc,
+            Self::Fast { doc, vouched } => (doc, vouched),
         };
-        let stub = doc.without_lists();
+        let stub = doc.without(&vouched);
         if valid.contains(&stub) {
             return Ok(doc);
         }

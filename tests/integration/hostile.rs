@@ -251,6 +251,32 @@ fn several_documents_fall_back() {
     );
 }
 
+/// Characters YAML forbids (C0 controls, DEL, C1 controls, U+FFFE) make a
+/// file invalid wherever they stand, also inside a keyed list or a
+/// `resources:` list the line scanner reads.
+#[test]
+fn characters_yaml_forbids_fall_back_wherever_they_stand() {
+    let sb = Sandbox::new();
+    for (i, c) in ['\u{1}', '\u{7f}', '\u{9f}', '\u{fffe}']
+        .into_iter()
+        .enumerate()
+    {
+        for (place, at) in [
+            ("list", "newTag: 3.0.0"),
+            ("resources", "- deployment.yaml"),
+        ] {
+            let poisoned = BASE.replacen(at, &format!("{at}{c}"), 1);
+            let [o, a, b, _] = both(&poisoned, BUMP_A, BUMP_B);
+            expect_fallback(
+                &sb,
+                &format!("forbidden_{i}_in_{place}"),
+                [o.as_bytes(), a.as_bytes(), b.as_bytes()],
+                SMALL,
+            );
+        }
+    }
+}
+
 /// Nine levels of nine aliases: 387 million leaves if anything expanded them.
 fn alias_bomb() -> String {
     let mut s = String::from("lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
