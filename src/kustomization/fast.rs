@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::schema::ListSchema;
-use super::{Document, Entry, Eol, Field, KeyedList, Style};
+use super::{Document, Entry, Eol, Field, Fields, KeyedList, Style};
 
 /// Scans `src`, or returns `None` when it isn't the simple shape.
 ///
@@ -258,15 +258,6 @@ fn block_list<'a>(
     let region_start = key_line.start;
     let header_end = key_line.start + key_line.text.len();
     let mut entries: Vec<Entry> = Vec::new();
-    // An entry's fields gather here and move into it at its end, in a
-    // vector of exactly their size: a large list holds tens of thousands.
-    let mut fields: Vec<Field> = Vec::new();
-    let finish = |entries: &mut Vec<Entry<'a>>, fields: &mut Vec<Field<'a>>| {
-        if let Some(last) = entries.last_mut() {
-            last.fields = fields.to_vec();
-            fields.clear();
-        }
-    };
     let mut dash_col = None;
     let mut key_col = 0;
     let mut prev_end = header_end;
@@ -289,26 +280,24 @@ fn block_list<'a>(
                 return None;
             }
             let next_start = next_line(src, prev_end);
-            finish(&mut entries, &mut fields);
             entries.push(Entry {
                 span: next_start..next_start,
                 start: line.start + indent,
                 line: line.number,
-                fields: Vec::new(),
+                fields: Fields::new(),
             });
         } else if indent != key_col || entries.is_empty() {
             return None;
         }
         let entry = entries.last_mut()?;
         let field = field(src, &line, key_col)?;
-        if fields.iter().any(|f| f.key == field.key) {
+        if entry.fields.iter().any(|f| f.key == field.key) {
             return None;
         }
-        fields.push(field);
+        entry.fields.push(field);
         entry.span.end = line.start + text.len();
         prev_end = entry.span.end;
     }
-    finish(&mut entries, &mut fields);
     let dash_col = dash_col?;
     let region_end = prev_end;
     Some(KeyedList {

@@ -11,7 +11,7 @@ use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
-use super::{Document, Entry, Eol, Field, KeyedList, Style, TopKey, schema::ListSchema};
+use super::{Document, Entry, Eol, Field, Fields, KeyedList, Style, TopKey, schema::ListSchema};
 
 /// Why a file can't be modelled, with a 1-based position and a fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,7 +438,7 @@ impl<'a> Walker<'a> {
             }
             dash.len() - 1
         };
-        let mut fields: Vec<Field> = Vec::new();
+        let mut fields = Fields::new();
         let mut last = open_end;
         loop {
             let (ev, kspan) = self.next()?;
