@@ -111,7 +111,7 @@ fn scalar_sequence<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<Ran
         if *dash_col.get_or_insert(indent) != indent {
             return None;
         }
-        one_line_scalar(item.trim_start_matches(' '))?;
+        one_line_scalar(&item[spaces(item)..])?;
         lines.next();
         let start = span.map_or(line.start, |s| s.start);
         span = Some(start..line.start + text.len());
@@ -179,8 +179,8 @@ impl<'a> Iterator for Lines<'a> {
 #[inline(always)]
 fn peek_content<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<(Line<'a>, usize)> {
     while let Some(line) = lines.peek().copied() {
-        if !is_trivia(line.text) {
-            let indent = line.text.len() - line.text.trim_start_matches(' ').len();
+        let indent = spaces(line.text);
+        if !matches!(line.text.as_bytes().get(indent), None | Some(b'#')) {
             return Some((line, indent));
         }
         lines.next();
@@ -189,8 +189,13 @@ fn peek_content<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<(Line<
 }
 
 fn is_trivia(text: &str) -> bool {
-    let t = text.trim_start_matches(' ');
-    t.is_empty() || t.starts_with('#')
+    matches!(text.as_bytes().get(spaces(text)), None | Some(b'#'))
+}
+
+/// How many spaces `text` starts with. Bytes, not chars: the scanner asks
+/// this of every line.
+fn spaces(text: &str) -> usize {
+    text.bytes().take_while(|&b| b == b' ').count()
 }
 
 /// A plain `key:` followed by a space or the end of the line.
@@ -269,7 +274,7 @@ fn block_list<'a>(
         }
         lines.next();
         if let Some(item) = rest.strip_prefix("- ") {
-            let inner = item.len() - item.trim_start_matches(' ').len();
+            let inner = spaces(item);
             let col = indent + 2 + inner;
             if *dash_col.get_or_insert(indent) != indent {
                 return None;
@@ -323,7 +328,7 @@ fn field<'a>(src: &'a str, line: &Line<'a>, col: usize) -> Option<Field<'a>> {
     let text = &line.text[col..];
     let (key, rest) = split_key(text)?;
     let key_start = line.start + col;
-    let after = rest.len() - rest.trim_start_matches(' ').len();
+    let after = spaces(rest);
     let v = &rest[after..];
     let value_start = key_start + key.len() + 1 + after;
     let (value, raw_len, plain) = one_line_scalar(v)?;
@@ -351,7 +356,7 @@ fn one_line_scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
     let scalar = scalar(v)?;
     // After the value: nothing, or a comment that a space separates from it.
     let tail = &v[scalar.1..];
-    let comment = tail.trim_start_matches(' ');
+    let comment = &tail[spaces(tail)..];
     (comment.is_empty() || comment.starts_with('#') && tail.starts_with(' ')).then_some(scalar)
 }
 
