@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# kustomerge merge against `git merge-file -p` (and mergiraf, if installed) on
-# the same inputs: the figures behind the README's performance table.
+# kustomerge merge against `git merge-file` (and mergiraf, if installed) on
+# the same inputs: the figures behind the README's performance table. Each
+# tool does the driver's whole job: read the three files, merge, and write
+# the result over the current side (`git merge-file` without `-p`, mergiraf
+# with `-o`).
 #
 # Each input is what a push race produces: both sides bump different images
 # (20 each, fewer in a small file) and append one image. Git conflicts on the
@@ -101,11 +104,11 @@ for spec in "50-line file:13:5" "10 images:10:1" "100 images:100:1" "1,000 image
     lines=$(wc -l <"$dir/o")
 
     km=("$BIN" merge "$dir/o" "$dir/cur" "$dir/b" 7 kustomization.yaml)
-    gm=(git merge-file -p "$dir/cur" "$dir/o" "$dir/b")
+    gm=(git merge-file "$dir/cur" "$dir/o" "$dir/b")
     mm=(mergiraf merge -p kustomization.yaml "$dir/o" "$dir/cur" "$dir/b" -o "$dir/mergiraf.out")
 
     cp "$dir/a" "$dir/cur"; code=0; "${km[@]}" 2>/dev/null || code=$?; k_out=$(outcome $code)
-    code=0; "${gm[@]}" >/dev/null 2>&1 || code=$?; g_out=$(outcome $code)
+    cp "$dir/a" "$dir/cur"; code=0; "${gm[@]}" >/dev/null 2>&1 || code=$?; g_out=$(outcome $code)
     k_ms=$(median_ms "$dir" k "$RUNS" "${km[@]}")
     g_ms=$(median_ms "$dir" g "$RUNS" "${gm[@]}")
     k_rss=$(peak_mib "$dir" "${km[@]}")

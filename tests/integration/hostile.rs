@@ -483,7 +483,6 @@ fn one_line_flow_list() -> String {
 }
 
 #[test]
-#[ignore = "open: a 1 MB one-line flow list of 28,000 images peaks at ~62 MiB in release, ~21x the 2.9 MiB of input (the bound is 10x)"]
 fn a_one_megabyte_flow_list_on_one_line() {
     let sb = Sandbox::new();
     let o = one_line_flow_list();
