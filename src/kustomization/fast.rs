@@ -30,10 +30,11 @@ use super::{Document, Entry, Eol, Field, Fields, KeyedList, Style};
 /// left to that check.
 pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
     let bytes = src.as_bytes();
-    // A CR that doesn't end a CRLF is a line break to YAML but not to us.
-    if memchr::memchr2(b'\t', 0, bytes).is_some()
+    // Tabs (YAML allows them in places, but they complicate columns) and
+    // NUL are controls, which `printable` finds. A CR that doesn't end a
+    // CRLF is a line break to YAML but not to us.
+    if !printable(src)
         || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
-        || !printable(src)
     {
         return None;
     }
@@ -75,9 +76,9 @@ pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
 }
 
 /// Whether every character may appear in a YAML stream (YAML 1.2's
-/// c-printable, tab aside: the caller rejects tabs), with a byte order mark
-/// only at the start. The full parser rejects the others; the scanner vouches
-/// for the lines it reads, so it must too.
+/// c-printable) and is no tab, with a byte order mark only at the start. The
+/// full parser rejects the others; the scanner vouches for the lines it
+/// reads, so it must too.
 fn printable(src: &str) -> bool {
     // Branch-free and without an early exit, so that the loop vectorises.
     let mut control = 0u8;

@@ -209,7 +209,7 @@ fn clean(bytes: &[u8]) -> Outcome {
 
 fn scan<'a>(which: Which, bytes: &'a [u8]) -> Result<Scanned<'a>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
-    if src.contains(PLACEHOLDER_PREFIX) {
+    if memchr::memmem::find(src.as_bytes(), PLACEHOLDER_PREFIX.as_bytes()).is_some() {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
