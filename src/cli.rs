@@ -192,6 +192,9 @@ pub struct PushArgs {
     /// Skip a reapplied image edit when the tip already has a newer version.
     #[arg(long)]
     pub no_downgrade: bool,
+    /// The driver's policy while rebasing, when a commit and the tip set the same image to different versions.
+    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
+    pub same_image: SameImagePolicy,
     /// Print one JSON object describing the outcome on stdout.
     #[arg(long)]
     pub json: bool,

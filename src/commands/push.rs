@@ -20,6 +20,7 @@ pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
         budget: Duration::from_secs(args.budget),
         max_attempts: args.max_attempts.max(1),
         no_downgrade: args.no_downgrade,
+        same_image: args.same_image,
         exe: std::env::current_exe().context("could not find the kustomerge binary's own path")?,
     };
     match push::run(&opts) {

@@ -22,9 +22,9 @@
 //! attribute has said how it wants them merged, and that choice wins (if it
 //! names `merge=kustomize`, our `-c` definition serves it). The `-c` line
 //! also replaces a configured `merge.kustomize.driver`, so the driver is
-//! always this very binary (no PATH lookup, no version skew) with its default
-//! `--same-image conflict` policy; ordering between builds is `--no-downgrade`'s
-//! job. No config or attributes file of the user's is written.
+//! always this very binary (no PATH lookup, no version skew), with the policy
+//! `push --same-image` names rather than one read back from the user's driver
+//! line. No config or attributes file of the user's is written.
 //!
 //! **State.** All work happens on a detached HEAD; the user's branch moves
 //! only once the push has landed. Whatever happens, including an error
@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
+use crate::cli::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::FILE_NAMES;
 use backoff::{Backoff, Rng};
@@ -61,6 +62,8 @@ pub struct Options {
     pub max_attempts: u32,
     /// Skip recorded image edits that would downgrade the tip.
     pub no_downgrade: bool,
+    /// The driver's policy while rebasing (`--same-image`).
+    pub same_image: SameImagePolicy,
     /// The kustomerge binary the driver line runs.
     pub exe: PathBuf,
 }
@@ -120,7 +123,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let repo = Repo::open(opts)?;
     let scratch = Scratch::new("push")?;
-    let git = driver_git(&repo.root, &opts.exe, scratch.path())?;
+    let git = driver_git(&repo.root, opts, scratch.path())?;
     let mut pusher = Pusher {
         opts,
         refspec: format!("refs/heads/{}", repo.branch),
@@ -487,7 +490,7 @@ impl Drop for Restore<'_> {
 }
 
 /// A git runner for the repository with the merge driver active.
-fn driver_git(root: &Path, exe: &Path, scratch: &Path) -> anyhow::Result<Git> {
+fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git> {
     let attributes = scratch.join("attributes");
     let lines: String = FILE_NAMES
         .iter()
@@ -498,13 +501,18 @@ fn driver_git(root: &Path, exe: &Path, scratch: &Path) -> anyhow::Result<Git> {
     let attributes = attributes
         .to_str()
         .context("the temp directory's path is not UTF-8")?;
-    let exe = exe
+    let exe = opts
+        .exe
         .to_str()
         .context("the kustomerge binary's path is not UTF-8")?;
+    let policy = match opts.same_image {
+        SameImagePolicy::Conflict => "",
+        SameImagePolicy::Newest => " --same-image newest",
+    };
     Ok(Git::in_dir(root)
         .with_config(
             "merge.kustomize.driver",
-            &format!("{} merge %O %A %B %L %P", sh_quote(exe)),
+            &format!("{} merge{policy} %O %A %B %L %P", sh_quote(exe)),
         )
         .with_config("core.attributesFile", attributes)
         // The apply backend calls drivers only when a patch fails to apply.

@@ -140,6 +140,44 @@ fn commits_without_trailers_are_rebased_through_the_driver() {
     assert_clean(&sb, &b);
 }
 
+/// Two commits set the same image to different versions: a conflict by
+/// default; `--same-image newest` keeps the higher one, as `install
+/// --policy newest` does for the registered driver.
+#[test]
+fn same_image_newest_lets_the_higher_version_win_while_rebasing() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+    let svc = "name: registry.example.com/shop/svc-02\n    newTag:";
+    commit_edit(
+        &sb,
+        &a,
+        &format!("{svc} 1.0.0"),
+        &format!("{svc} 1.1.0"),
+        "1.1.0",
+    );
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    commit_edit(
+        &sb,
+        &b,
+        &format!("{svc} 1.0.0"),
+        &format!("{svc} 1.2.0"),
+        "1.2.0",
+    );
+
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(json["result"], "conflict");
+    assert_clean(&sb, &b);
+
+    let (out, json) = push(&sb, &b, &["--same-image", "newest"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "landed");
+    let text = remote_overlay(&sb, &bare);
+    assert!(text.contains(&format!("{svc} 1.2.0")), "{text}");
+    assert_clean(&sb, &b);
+}
+
 #[test]
 fn a_real_conflict_aborts_the_rebase_and_exits_4() {
     let sb = Sandbox::new();
