@@ -466,7 +466,7 @@ fn entries(
                 .find(|f| f.key.eq_ignore_ascii_case("name"));
             report.problem(
                 file,
-                f.map_or(position(src, entry.start), |f| (f.line, f.col)),
+                f.map_or(position(src, entry.start), |f| f.position()),
                 "duplicate-name",
                 format!("`{name}` already has an entry at line {first}"),
                 "merge the two entries: both apply on build (the later one wins), while `kustomize edit` keeps only the first".to_owned(),
@@ -481,7 +481,7 @@ fn entries(
 }
 
 fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Report) {
-    let key_at = position(src, f.key_span.start);
+    let key_at = position(src, f.key_span().start);
     let Some(known) = schema
         .fields
         .iter()
@@ -517,7 +517,7 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
         );
     }
     let Some(value) = current(f) else { return };
-    let at = (f.line, f.col);
+    let at = f.position();
     if known == "count" {
         count(file, f, value, at, report);
         return;

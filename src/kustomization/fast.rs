@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::schema::ListSchema;
-use super::{Document, Entry, Eol, Field, Fields, KeyedList, Style};
+use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, narrow};
 
 /// Scans `src`, or returns `None` when it isn't the simple shape.
 ///
@@ -33,7 +33,8 @@ pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
     // Tabs (YAML allows them in places, but they complicate columns) and
     // NUL are controls, which `printable` finds. A CR that doesn't end a
     // CRLF is a line break to YAML but not to us.
-    if !printable(src)
+    if src.len() >= MAX_LEN
+        || !printable(src)
         || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
     {
         return None;
@@ -349,17 +350,19 @@ fn field<'a>(src: &'a str, line: &Line<'a>, col: usize) -> Option<Field<'a>> {
     let prefix = &src[line.start..value_start];
     Some(Field {
         key: Cow::Borrowed(key),
-        key_span: key_start..key_start + key.len(),
+        key_at: (key_start..key_start + key.len()).into(),
         value,
-        value_span: value_start..value_start + raw_len,
+        value_at: (value_start..value_start + raw_len).into(),
         plain,
-        line: line.number,
+        line: narrow(line.number),
         // Columns count characters, as the full parser's do.
-        col: if prefix.is_ascii() {
-            prefix.len()
-        } else {
-            prefix.chars().count()
-        } + 1,
+        col: narrow(
+            if prefix.is_ascii() {
+                prefix.len()
+            } else {
+                prefix.chars().count()
+            } + 1,
+        ),
     })
 }
 

@@ -11,7 +11,10 @@ use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
-use super::{Document, Entry, Eol, Field, Fields, KeyedList, Style, TopKey, schema::ListSchema};
+use super::{
+    Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, TopKey, narrow,
+    schema::ListSchema,
+};
 
 /// Why a file can't be modelled, with a 1-based position and a fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,9 +112,17 @@ struct Walker<'a> {
 }
 
 pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
+    let bytes = src.as_bytes();
+    if bytes.len() >= MAX_LEN {
+        return Err(Error::at_offset(
+            bytes,
+            0,
+            "is 4 GiB or larger",
+            "kustomerge models files under 4 GiB; git's line merge handles this one",
+        ));
+    }
     // YAML reads a lone CR as a line break, but spans here are LF-based
     // (CRLF included); old-Mac line endings are left to git's line merge.
-    let bytes = src.as_bytes();
     if bytes.contains(&b'\r')
         && let Some(i) =
             (0..bytes.len()).find(|&i| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
@@ -406,7 +417,7 @@ impl<'a> Walker<'a> {
             let first = &entries[0];
             let dash_col = first.start - line_start(src, first.start);
             let key_col = first.fields.first().map_or(dash_col + 2, |f| {
-                f.key_span.start - line_start(src, f.key_span.start)
+                f.key_span().start - line_start(src, f.key_span().start)
             });
             KeyedList {
                 key,
@@ -492,12 +503,12 @@ impl<'a> Walker<'a> {
             last = last.max(ve).max(offset(kspan).1);
             fields.push(Field {
                 key,
-                key_span: offset(kspan).0..offset(kspan).1,
+                key_at: (offset(kspan).0..offset(kspan).1).into(),
                 value: if null { Cow::Borrowed("") } else { value },
-                value_span: vs..ve,
+                value_at: (vs..ve).into(),
                 plain: vstyle == ScalarStyle::Plain,
-                line: vspan.start.line(),
-                col: vspan.start.col() + 1,
+                line: narrow(vspan.start.line()),
+                col: narrow(vspan.start.col() + 1),
             });
         }
         let entry_span = if in_flow {

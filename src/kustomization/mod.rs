@@ -207,20 +207,71 @@ impl<'a> std::ops::Deref for Fields<'a> {
 pub struct Field<'a> {
     /// The key (after unquoting), borrowed from the source when it can be.
     pub key: Cow<'a, str>,
-    /// Byte span of the key token.
-    pub key_span: Range<usize>,
     /// The scalar's value after unquoting and escape processing, borrowed
     /// from the source when it can be (a large list holds tens of thousands).
     pub value: Cow<'a, str>,
-    /// Byte span of the value token, quotes included.
-    pub value_span: Range<usize>,
+    /// Byte span of the key token (see [`Self::key_span`]).
+    pub key_at: Span,
+    /// Byte span of the value token, quotes included (see
+    /// [`Self::value_span`]).
+    pub value_at: Span,
+    /// 1-based line of the value.
+    pub line: u32,
+    /// 1-based column of the value.
+    pub col: u32,
     /// Whether the value was written plain (unquoted).
     pub plain: bool,
-    /// 1-based line and column of the value.
-    pub line: usize,
-    /// 1-based column of the value.
-    pub col: usize,
 }
+
+impl Field<'_> {
+    /// Byte span of the key token.
+    pub fn key_span(&self) -> Range<usize> {
+        self.key_at.range()
+    }
+
+    /// Byte span of the value token, quotes included.
+    pub fn value_span(&self) -> Range<usize> {
+        self.value_at.range()
+    }
+
+    /// 1-based line and column of the value.
+    pub fn position(&self) -> (usize, usize) {
+        (self.line as usize, self.col as usize)
+    }
+}
+
+/// A byte span in 32 bits: a field is stored tens of thousands of times on a
+/// large list, and its size is most of the driver's memory. Sources of 4 GiB
+/// or more are refused before any span is made (see [`MAX_LEN`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The span as a range of byte offsets.
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+impl From<Range<usize>> for Span {
+    fn from(r: Range<usize>) -> Self {
+        Self {
+            start: narrow(r.start),
+            end: narrow(r.end),
+        }
+    }
+}
+
+/// An offset, line or column of a source shorter than [`MAX_LEN`], in 32 bits.
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).expect("sources are shorter than MAX_LEN")
+}
+
+/// The longest source kustomerge models: offsets fit in 32 bits.
+pub const MAX_LEN: usize = u32::MAX as usize;
 
 impl Document<'_> {
     /// The keyed list named `key`, if present.

@@ -170,7 +170,7 @@ fn known_fields<'e>(
             };
             return Err(error_at(
                 src,
-                field.key_span.start,
+                field.key_span().start,
                 &format!(
                     "`{}` is not a field of `{}:` entries",
                     field.key, schema.key
@@ -181,7 +181,7 @@ fn known_fields<'e>(
         if out.iter().any(|(k, _)| k == key) {
             return Err(error_at(
                 src,
-                field.key_span.start,
+                field.key_span().start,
                 &format!("`{key}` is written twice in one entry (keys match case-insensitively)"),
                 "kustomize keeps only the last one; delete the other",
             ));
@@ -351,7 +351,7 @@ fn line_removal(src: &str, start: usize, end: usize) -> Range<usize> {
 }
 
 fn field_end(src: &str, f: &Field) -> usize {
-    line_end(src, f.value_span.end.max(f.key_span.end))
+    line_end(src, f.value_span().end.max(f.key_span().end))
 }
 
 /// Flux reads a setter marker from the comment line directly above a
@@ -362,12 +362,12 @@ fn is_setter_marker(line: &str) -> bool {
 }
 
 fn marked_from_above(src: &str, f: &Field) -> bool {
-    let start = line_start(src, f.key_span.start);
+    let start = line_start(src, f.key_span().start);
     start > 0 && is_setter_marker(&src[line_start(src, start - 1)..start])
 }
 
 fn remove_field_lines(src: &str, f: &Field) -> Range<usize> {
-    let mut start = line_start(src, f.key_span.start);
+    let mut start = line_start(src, f.key_span().start);
     while start > 0 {
         let prev = line_start(src, start - 1);
         if !is_setter_marker(&src[prev..start]) {
@@ -408,7 +408,7 @@ fn like<'s>(src: &'s str, list: Option<&KeyedList>, key: &str) -> Option<&'s str
         .entries
         .iter()
         .find_map(|e| field_ci(e, key))
-        .map(|f| &src[f.value_span.clone()])
+        .map(|f| &src[f.value_span()])
 }
 
 /// The position of `key` in the schema's field order (`name` first).
@@ -448,7 +448,7 @@ fn edit_entry(
         .map(|(key, f)| match target.iter().find(|(k, _)| k == key) {
             _ if *key == "name" => Plan::Keep,
             Some((_, t)) if t.held_by(f) => Plan::Keep,
-            Some((_, t)) => Plan::Replace(t.token(Some(&src[f.value_span.clone()]), flow)),
+            Some((_, t)) => Plan::Replace(t.token(Some(&src[f.value_span()]), flow)),
             None => Plan::Remove,
         })
         .collect();
@@ -487,23 +487,23 @@ struct Insert {
 /// The text of a field from its key to the end of its line, with its value
 /// replaced as planned.
 fn field_text(src: &str, f: &Field, plan: &Plan) -> String {
-    let mut out = String::from(&src[f.key_span.start..f.value_span.start]);
+    let mut out = String::from(&src[f.key_span().start..f.value_span().start]);
     match plan {
         Plan::Replace(token) => out.push_str(token),
-        _ => out.push_str(&src[f.value_span.clone()]),
+        _ => out.push_str(&src[f.value_span()]),
     }
-    out.push_str(&src[f.value_span.end..field_end(src, f)]);
+    out.push_str(&src[f.value_span().end..field_end(src, f)]);
     out
 }
 
 /// The edit that sets a value: in place, or after the colon when the value
 /// is empty (a null `key:` has no token to replace).
 fn value_edit(src: &str, f: &Field, token: &str) -> (Range<usize>, String) {
-    if f.value_span.is_empty() {
-        let colon = f.key_span.end + src[f.key_span.end..].find(':').unwrap_or(0) + 1;
+    if f.value_span().is_empty() {
+        let colon = f.key_span().end + src[f.key_span().end..].find(':').unwrap_or(0) + 1;
         return (colon..colon, format!(" {token}"));
     }
-    (f.value_span.clone(), token.to_owned())
+    (f.value_span(), token.to_owned())
 }
 
 fn block_entry_edits(
@@ -516,7 +516,7 @@ fn block_entry_edits(
     let src = doc.src;
     let mut edits = Vec::new();
     let first = old[0].1;
-    let on_dash_line = line_start(src, first.key_span.start) == line_start(src, entry.start);
+    let on_dash_line = line_start(src, first.key_span().start) == line_start(src, entry.start);
     // The field written on the `- ` line can't simply lose its line: a
     // surviving field moves up to take its place, preferably one without a
     // setter marker above it (the marker would stay behind).
@@ -532,10 +532,10 @@ fn block_entry_edits(
     if let Some(s) = moved {
         let survivor = old[s].1;
         edits.push((
-            first.key_span.start..field_end(src, first),
+            first.key_span().start..field_end(src, first),
             field_text(src, survivor, &plans[s]),
         ));
-        let start = line_start(src, survivor.key_span.start);
+        let start = line_start(src, survivor.key_span().start);
         edits.push((
             line_removal(src, start, field_end(src, survivor)),
             String::new(),
@@ -551,7 +551,7 @@ fn block_entry_edits(
         }
     }
     // New fields go on lines of their own after their anchor.
-    let indent = " ".repeat(first.key_span.start - line_start(src, first.key_span.start));
+    let indent = " ".repeat(first.key_span().start - line_start(src, first.key_span().start));
     let mut at: BTreeMap<usize, String> = BTreeMap::new();
     for insert in inserts {
         let pos = if moved == Some(insert.after) {
@@ -580,19 +580,19 @@ fn flow_entry_edit(
 ) -> Option<(Range<usize>, String)> {
     let open = entry.start + src[entry.start..].find('{')?;
     let last = old.last()?.1;
-    let close = last.value_span.end + src[last.value_span.end..].find('}')? + 1;
+    let close = last.value_span().end + src[last.value_span().end..].find('}')? + 1;
     let seps: Vec<&str> = old
         .windows(2)
-        .map(|w| &src[w[0].1.value_span.end..w[1].1.key_span.start])
+        .map(|w| &src[w[0].1.value_span().end..w[1].1.key_span().start])
         .collect();
     let sep = |i: usize| seps.get(i).or(seps.last()).copied().unwrap_or(", ");
     let mut items: Vec<String> = Vec::new();
     for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
         if *plan != Plan::Remove {
-            let mut t = String::from(&src[f.key_span.start..f.value_span.start]);
+            let mut t = String::from(&src[f.key_span().start..f.value_span().start]);
             match plan {
                 Plan::Replace(token) => t.push_str(token),
-                _ => t.push_str(&src[f.value_span.clone()]),
+                _ => t.push_str(&src[f.value_span()]),
             }
             items.push(t);
         }
@@ -603,14 +603,14 @@ fn flow_entry_edit(
                 .map(|n| n.text.clone()),
         );
     }
-    let mut text = String::from(&src[open..old[0].1.key_span.start]);
+    let mut text = String::from(&src[open..old[0].1.key_span().start]);
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             text.push_str(sep(i - 1));
         }
         text.push_str(item);
     }
-    text.push_str(&src[last.value_span.end..close]);
+    text.push_str(&src[last.value_span().end..close]);
     (text != src[open..close]).then_some((open..close, text))
 }
 
@@ -671,11 +671,11 @@ impl EntryStyle {
         if is_flow_mapping(src, entry) {
             let open = entry.start + src[entry.start..].find('{').unwrap_or(0);
             let last = entry.fields.last().unwrap_or(first);
-            let close_at = src[last.value_span.end..]
+            let close_at = src[last.value_span().end..]
                 .find('}')
-                .map_or(last.value_span.end, |i| last.value_span.end + i + 1);
+                .map_or(last.value_span().end, |i| last.value_span().end + i + 1);
             let sep = match &entry.fields[..] {
-                [a, b, ..] => src[a.value_span.end..b.key_span.start].to_owned(),
+                [a, b, ..] => src[a.value_span().end..b.key_span().start].to_owned(),
                 _ => ", ".to_owned(),
             };
             return Self {
@@ -685,14 +685,14 @@ impl EntryStyle {
                 } else {
                     src[line_start(src, entry.start)..open].to_owned()
                 },
-                indent: src[open + 1..first.key_span.start].to_owned(),
+                indent: src[open + 1..first.key_span().start].to_owned(),
                 sep,
-                close: src[last.value_span.end..close_at].to_owned(),
+                close: src[last.value_span().end..close_at].to_owned(),
                 order,
             };
         }
         let dash_col = entry.start - line_start(src, entry.start);
-        let key_col = first.key_span.start - line_start(src, first.key_span.start);
+        let key_col = first.key_span().start - line_start(src, first.key_span().start);
         Self {
             flow: false,
             dash: format!(

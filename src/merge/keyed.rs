@@ -330,8 +330,7 @@ fn merge_entry<'d>(
             // can't hold the result without a structural edit.
             return Some(conflict);
         }
-        let raw =
-            |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span.clone()]);
+        let raw = |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span()]);
         // Only where both sides hold the same value may the raw token (a
         // re-quote) come from either; otherwise it comes from the side whose
         // version won, or the version unit would be split.

@@ -135,7 +135,8 @@ impl Side<'_> {
                 .iter()
                 .map(|f| {
                     (
-                        f.value_span.start - entry.span.start..f.value_span.end - entry.span.start,
+                        f.value_span().start - entry.span.start
+                            ..f.value_span().end - entry.span.start,
                         "\u{1}".to_owned(),
                     )
                 })

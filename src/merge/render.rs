@@ -196,7 +196,7 @@ fn spliced(
     let edits = tokens
         .iter()
         .map(|(i, t)| {
-            let span = &entry.fields[*i].value_span;
+            let span = &entry.fields[*i].value_span();
             (
                 span.start - entry.span.start..span.end - entry.span.start,
                 token_text(sides, t, flow),
@@ -207,7 +207,7 @@ fn spliced(
 }
 
 fn token_text(sides: [&Side<'_>; 3], t: &Token<'_>, flow: bool) -> String {
-    let raw = &sides[t.from as usize].src[t.field.value_span.clone()];
+    let raw = &sides[t.from as usize].src[t.field.value_span()];
     if flow && t.field.plain && !plain_safe(&t.field.value, true) {
         scalar_token(&t.field.value, None, true)
     } else {
@@ -235,9 +235,9 @@ fn synthesize(
                 None if flow && f.plain && !plain_safe(&f.value, true) => {
                     scalar_token(&f.value, None, true)
                 }
-                None => side.src[f.value_span.clone()].to_owned(),
+                None => side.src[f.value_span()].to_owned(),
             };
-            format!("{}: {value}", &side.src[f.key_span.clone()])
+            format!("{}: {value}", &side.src[f.key_span()])
         })
         .collect();
     match style {

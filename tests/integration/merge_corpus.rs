@@ -64,8 +64,8 @@ fn bump(src: &str, doc: &Document<'_>, index: usize, tag: &str) -> Option<Edit> 
     let f = entry.field("newTag")?;
     let flow = matches!(doc.list("images")?.style, Style::Flow);
     Some(vec![(
-        f.value_span.clone(),
-        scalar_token(tag, Some(&src[f.value_span.clone()]), flow),
+        f.value_span(),
+        scalar_token(tag, Some(&src[f.value_span()]), flow),
     )])
 }
 
@@ -109,8 +109,8 @@ fn set_digest(src: &str, doc: &Document<'_>, index: usize) -> Option<Edit> {
     let f = entry.field("digest")?;
     let new = format!("sha256:{}", "e".repeat(64));
     Some(vec![(
-        f.value_span.clone(),
-        scalar_token(&new, Some(&src[f.value_span.clone()]), false),
+        f.value_span(),
+        scalar_token(&new, Some(&src[f.value_span()]), false),
     )])
 }
 

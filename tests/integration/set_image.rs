@@ -213,8 +213,8 @@ fn expected_bump(src: &str, doc: &Document<'_>, i: usize, tag: &str) -> Option<S
         || src[list.entries[i].start..]
             .trim_start_matches(['-', ' '])
             .starts_with('{');
-    let token = scalar_token(tag, Some(&src[f.value_span.clone()]), flow);
-    Some(splice(src, vec![(f.value_span.clone(), token)]))
+    let token = scalar_token(tag, Some(&src[f.value_span()]), flow);
+    Some(splice(src, vec![(f.value_span(), token)]))
 }
 
 #[test]
