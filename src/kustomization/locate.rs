@@ -204,9 +204,7 @@ pub(crate) fn line_start(src: &str, at: usize) -> usize {
 
 /// End of the line holding `at`, before its line break.
 pub(crate) fn line_end(src: &str, at: usize) -> usize {
-    // The memchr crate's search: std's costs several times as much per call
-    // on short lines, and the line scanner calls this once per line.
-    let nl = memchr::memchr(b'\n', &src.as_bytes()[at..]).map_or(src.len(), |i| at + i);
+    let nl = src[at..].find('\n').map_or(src.len(), |i| at + i);
     if nl > at && src.as_bytes()[nl - 1] == b'\r' {
         nl - 1
     } else {
