@@ -283,7 +283,9 @@ fn block_list<'a>(
             }
             if entries.is_empty() {
                 key_col = col;
-                entries.reserve_exact(items_from(src, line.start, indent));
+                // A failed reservation (the count includes later lists'
+                // items, and address space may be limited) only means growing.
+                let _ = entries.try_reserve_exact(items_from(src, line.start, indent));
             } else if col != key_col {
                 return None;
             }
