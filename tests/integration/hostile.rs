@@ -456,6 +456,38 @@ fn a_hundred_megabytes() {
     );
 }
 
+/// A million one-character `resources:` items after the images: the line
+/// scanner reserves room for the list's entries by counting sequence items,
+/// and here that count is the resources', hundreds of MB of address space.
+/// Under an address-space limit the reservation fails; the driver must grow
+/// the list instead of aborting (it used to die with SIGABRT, exit 134).
+#[test]
+fn an_address_space_limit_does_not_abort_the_driver() {
+    let sb = Sandbox::new();
+    let base = format!(
+        "images:\n- name: api\n  newTag: 1.0.0\n- name: web\n  newTag: 2.0.0\nresources:\n{}",
+        "- a\n".repeat(1_000_000)
+    );
+    let [o, a, b, want] = both(&base, BUMP_A, BUMP_B);
+    let dir = sb.path().join("address_space");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in [("base", &o), ("current", &a), ("other", &b)] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    // 160 MB of address space: half as much again as the merge needs (it
+    // runs in 100 MB), and well under the count's reservation (a million
+    // entries of some 280 bytes).
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 160000 && exec \"$0\" merge base current other 7 kustomization.yaml")
+        .arg(bin())
+        .current_dir(&dir);
+    hermetic(&mut cmd, &sb.home());
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::read(dir.join("current")).unwrap() == want.as_bytes());
+}
+
 #[test]
 fn a_one_megabyte_line() {
     let sb = Sandbox::new();
