@@ -17,6 +17,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::locate::next_line;
 use super::schema::ListSchema;
 use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, narrow};
 
@@ -181,8 +182,7 @@ impl<'a> Iterator for Lines<'a> {
 #[inline(always)]
 fn peek_content<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<(Line<'a>, usize)> {
     while let Some(line) = lines.peek().copied() {
-        let indent = spaces(line.text);
-        if !matches!(line.text.as_bytes().get(indent), None | Some(b'#')) {
+        if let Some(indent) = content_indent(line.text) {
             return Some((line, indent));
         }
         lines.next();
@@ -190,8 +190,14 @@ fn peek_content<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<(Line<
     None
 }
 
+/// The indentation of a line with content; `None` for a blank or comment line.
+fn content_indent(text: &str) -> Option<usize> {
+    let indent = spaces(text);
+    (!matches!(text.as_bytes().get(indent), None | Some(b'#'))).then_some(indent)
+}
+
 fn is_trivia(text: &str) -> bool {
-    matches!(text.as_bytes().get(spaces(text)), None | Some(b'#'))
+    content_indent(text).is_none()
 }
 
 /// How many spaces `text` starts with. Bytes, not chars: the scanner asks
@@ -330,14 +336,6 @@ fn items_from(src: &str, start: usize, indent: usize) -> usize {
     item.extend(std::iter::repeat_n(' ', indent));
     item.push_str("- ");
     1 + memchr::memmem::find_iter(&src.as_bytes()[start..], item.as_bytes()).count()
-}
-
-fn next_line(src: &str, end: usize) -> usize {
-    match src.as_bytes().get(end) {
-        Some(b'\r') => end + 2,
-        Some(b'\n') => end + 1,
-        _ => end,
-    }
 }
 
 /// `key: scalar` starting at byte column `col` of `line`.

@@ -213,7 +213,7 @@ pub(crate) fn line_end(src: &str, at: usize) -> usize {
 }
 
 /// Offset just past the line break that ends the line at `end` (a `line_end`).
-fn next_line(src: &str, end: usize) -> usize {
+pub(super) fn next_line(src: &str, end: usize) -> usize {
     let b = src.as_bytes();
     match b.get(end) {
         Some(b'\r') if b.get(end + 1) == Some(&b'\n') => end + 2,
