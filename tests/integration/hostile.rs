@@ -59,14 +59,20 @@ impl Run {
 /// Runs `kustomerge merge base current other 7 kustomization.yaml` in a
 /// fresh folder under the sandbox, as git would, with extra `args` first.
 fn drive(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], args: &[&str]) -> Run {
+    let dir = case_dir(sb, case, inputs);
+    let mut positional: Vec<&str> = args.to_vec();
+    positional.extend(["base", "current", "other", "7", "kustomization.yaml"]);
+    run_in(sb, &dir, &positional, "current")
+}
+
+/// A fresh folder under the sandbox holding `base`, `current` and `other`.
+fn case_dir(sb: &Sandbox, case: &str, inputs: [&[u8]; 3]) -> std::path::PathBuf {
     let dir = sb.path().join(case);
     std::fs::create_dir_all(&dir).unwrap();
     for (name, bytes) in ["base", "current", "other"].iter().zip(inputs) {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
-    let mut positional: Vec<&str> = args.to_vec();
-    positional.extend(["base", "current", "other", "7", "kustomization.yaml"]);
-    run_in(sb, &dir, &positional, "current")
+    dir
 }
 
 /// Runs `kustomerge merge ARGS` in `dir`; `current` is the `%A` argument.
@@ -469,11 +475,11 @@ fn an_address_space_limit_does_not_abort_the_driver() {
         "- a\n".repeat(1_000_000)
     );
     let [o, a, b, want] = both(&base, BUMP_A, BUMP_B);
-    let dir = sb.path().join("address_space");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, text) in [("base", &o), ("current", &a), ("other", &b)] {
-        std::fs::write(dir.join(name), text).unwrap();
-    }
+    let dir = case_dir(
+        &sb,
+        "address_space",
+        [o.as_bytes(), a.as_bytes(), b.as_bytes()],
+    );
     // 160 MB of address space: half as much again as the merge needs (it
     // runs in 100 MB), and well under the count's reservation (a million
     // entries of some 280 bytes).
