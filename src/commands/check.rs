@@ -466,7 +466,7 @@ fn entries(
                 .find(|f| f.key.eq_ignore_ascii_case("name"));
             report.problem(
                 file,
-                f.map_or(position(src, entry.start), |f| f.position()),
+                f.map_or(position(src, entry.start), |f| position(src, f.value_span().start)),
                 "duplicate-name",
                 format!("`{name}` already has an entry at line {first}"),
                 "merge the two entries: both apply on build (the later one wins), while `kustomize edit` keeps only the first".to_owned(),
@@ -486,9 +486,9 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
         .fields
         .iter()
         .copied()
-        .find(|k| k.eq_ignore_ascii_case(&f.key))
+        .find(|k| k.eq_ignore_ascii_case(f.key))
     else {
-        let fix = match suggest_field(schema, &f.key) {
+        let fix = match suggest_field(schema, f.key) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the fields are {}", schema.fields.join(", ")),
         };
@@ -517,7 +517,7 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
         );
     }
     let Some(value) = current(f) else { return };
-    let at = f.position();
+    let at = position(src, f.value_span().start);
     if known == "count" {
         count(file, f, value, at, report);
         return;

@@ -19,7 +19,7 @@ use std::ops::Range;
 
 use super::locate::next_line;
 use super::schema::ListSchema;
-use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, narrow};
+use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style};
 
 /// Scans `src`, or returns `None` when it isn't the simple shape.
 ///
@@ -306,7 +306,7 @@ fn block_list<'a>(
             return None;
         }
         let entry = entries.last_mut()?;
-        let field = field(src, &line, key_col)?;
+        let field = field(&line, key_col)?;
         if entry.fields.iter().any(|f| f.key == field.key) {
             return None;
         }
@@ -339,7 +339,7 @@ fn items_from(src: &str, start: usize, indent: usize) -> usize {
 }
 
 /// `key: scalar` starting at byte column `col` of `line`.
-fn field<'a>(src: &'a str, line: &Line<'a>, col: usize) -> Option<Field<'a>> {
+fn field<'a>(line: &Line<'a>, col: usize) -> Option<Field<'a>> {
     let text = &line.text[col..];
     let (key, rest) = split_key(text)?;
     let key_start = line.start + col;
@@ -347,22 +347,12 @@ fn field<'a>(src: &'a str, line: &Line<'a>, col: usize) -> Option<Field<'a>> {
     let v = &rest[after..];
     let value_start = key_start + key.len() + 1 + after;
     let (value, raw_len, plain) = one_line_scalar(v)?;
-    let prefix = &src[line.start..value_start];
     Some(Field {
-        key: Cow::Borrowed(key),
+        key,
         key_at: (key_start..key_start + key.len()).into(),
         value,
         value_at: (value_start..value_start + raw_len).into(),
         plain,
-        line: narrow(line.number),
-        // Columns count characters, as the full parser's do.
-        col: narrow(
-            if prefix.is_ascii() {
-                prefix.len()
-            } else {
-                prefix.chars().count()
-            } + 1,
-        ),
     })
 }
 

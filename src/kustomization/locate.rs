@@ -12,8 +12,7 @@ use std::fmt;
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
 
 use super::{
-    Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, TopKey, narrow,
-    schema::ListSchema,
+    Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style, TopKey, schema::ListSchema,
 };
 
 /// Why a file can't be modelled, with a 1-based position and a fix.
@@ -459,7 +458,24 @@ impl<'a> Walker<'a> {
                     }
                     break;
                 }
-                Event::Scalar(k, _, 0, _) => k,
+                Event::Scalar(k, _, 0, _) => {
+                    let (ks, ke) = offset(kspan);
+                    match k {
+                        Cow::Borrowed(k) => k,
+                        // Quoted: the token's inner text, unless escapes
+                        // change it (a field stores keys borrowed).
+                        Cow::Owned(k) => match src.get(ks + 1..ke.saturating_sub(1)) {
+                            Some(inner) if inner == k => inner,
+                            _ => {
+                                return Err(Error::at(
+                                    kspan,
+                                    "an entry key is written with escapes",
+                                    UNSUPPORTED,
+                                ));
+                            }
+                        },
+                    }
+                }
                 _ => {
                     return Err(Error::at(
                         kspan,
@@ -505,8 +521,6 @@ impl<'a> Walker<'a> {
                 value: if null { Cow::Borrowed("") } else { value },
                 value_at: (vs..ve).into(),
                 plain: vstyle == ScalarStyle::Plain,
-                line: narrow(vspan.start.line()),
-                col: narrow(vspan.start.col() + 1),
             });
         }
         let entry_span = if in_flow {

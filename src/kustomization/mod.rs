@@ -134,10 +134,6 @@ pub struct Entry<'a> {
 /// of entries, and a heap allocation for each was a fifth of a large merge's
 /// time. Reads go through the slice it dereferences to.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "the inline variant is the point: no allocation per entry"
-)]
 pub enum Fields<'a> {
     /// The first `len` of `items` are the fields; the rest are blank.
     Inline {
@@ -203,22 +199,23 @@ impl<'a> std::ops::Deref for Fields<'a> {
 }
 
 /// A `key: scalar` pair inside an entry.
+///
+/// A large list holds tens of thousands of fields, and their size is most of
+/// the driver's memory and page faults: a field keeps only what the merge
+/// reads. Its line and column, needed only for messages, come from
+/// [`Self::value_span`] and the source.
 #[derive(Debug, Clone, Default)]
 pub struct Field<'a> {
-    /// The key (after unquoting), borrowed from the source when it can be.
-    pub key: Cow<'a, str>,
+    /// The key, borrowed from the source (keys with escapes aren't modelled).
+    pub key: &'a str,
     /// The scalar's value after unquoting and escape processing, borrowed
-    /// from the source when it can be (a large list holds tens of thousands).
+    /// from the source when it can be.
     pub value: Cow<'a, str>,
     /// Byte span of the key token (see [`Self::key_span`]).
     pub key_at: Span,
     /// Byte span of the value token, quotes included (see
     /// [`Self::value_span`]).
     pub value_at: Span,
-    /// 1-based line of the value.
-    pub line: u32,
-    /// 1-based column of the value.
-    pub col: u32,
     /// Whether the value was written plain (unquoted).
     pub plain: bool,
 }
@@ -232,11 +229,6 @@ impl Field<'_> {
     /// Byte span of the value token, quotes included.
     pub fn value_span(&self) -> Range<usize> {
         self.value_at.range()
-    }
-
-    /// 1-based line and column of the value.
-    pub fn position(&self) -> (usize, usize) {
-        (self.line as usize, self.col as usize)
     }
 }
 
@@ -429,11 +421,11 @@ mod tests {
         let keys = ["name", "newName", "newTag", "digest", "tagSuffix"];
         for (i, key) in keys.into_iter().enumerate() {
             fields.push(Field {
-                key: key.into(),
+                key,
                 ..Field::default()
             });
             assert_eq!(matches!(fields, Fields::Heap(_)), i >= 3);
-            let got: Vec<&str> = fields.iter().map(|f| &*f.key).collect();
+            let got: Vec<&str> = fields.iter().map(|f| f.key).collect();
             assert_eq!(got, keys[..=i]);
         }
     }

@@ -159,9 +159,9 @@ fn known_fields<'e>(
         let Some(key) = schema
             .fields
             .iter()
-            .find(|k| k.eq_ignore_ascii_case(&field.key))
+            .find(|k| k.eq_ignore_ascii_case(field.key))
         else {
-            let hint = match suggest_field(schema, &field.key) {
+            let hint = match suggest_field(schema, field.key) {
                 Some(s) => format!("kustomize rejects unknown fields; did you mean `{s}`?"),
                 None => format!(
                     "kustomize rejects unknown fields; it knows {}",
@@ -662,7 +662,7 @@ impl EntryStyle {
                     .fields
                     .iter()
                     .copied()
-                    .find(|k| k.eq_ignore_ascii_case(&f.key))
+                    .find(|k| k.eq_ignore_ascii_case(f.key))
             })
             .collect();
         let Some(first) = entry.fields.first() else {

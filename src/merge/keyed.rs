@@ -123,8 +123,8 @@ type FacetValues<'d> = BTreeMap<Facet, BTreeMap<&'d str, &'d str>>;
 fn facets<'d>(schema: &ListSchema, entry: &'d Entry<'d>) -> FacetValues<'d> {
     let mut out: FacetValues<'d> = BTreeMap::new();
     for f in &entry.fields {
-        if let Some(facet) = schema.facet_of(&f.key) {
-            out.entry(facet).or_default().insert(&f.key, &f.value);
+        if let Some(facet) = schema.facet_of(f.key) {
+            out.entry(facet).or_default().insert(f.key, &f.value);
         }
     }
     out
@@ -183,7 +183,7 @@ impl Plan<'_> {
                                 .iter()
                                 .find(|(j, _)| *j == i)
                                 .map_or(&f.value, |(_, t)| &t.field.value);
-                            got.field(&f.key).is_some_and(|g| &g.value == want)
+                            got.field(f.key).is_some_and(|g| &g.value == want)
                         })
                 })
     }
@@ -246,7 +246,7 @@ fn one_sided<'d>(
 
 fn same_values(x: &Entry, y: &Entry) -> bool {
     fn map<'e>(e: &'e Entry<'_>) -> BTreeMap<&'e str, &'e str> {
-        e.fields.iter().map(|f| (&*f.key, &*f.value)).collect()
+        e.fields.iter().map(|f| (f.key, &*f.value)).collect()
     }
     map(x) == map(y)
 }
@@ -320,21 +320,21 @@ fn merge_entry<'d>(
     // rule on the raw token, so a re-quote on one side survives.
     let mut tokens = Vec::new();
     for (i, field) in carrier_entry.fields.iter().enumerate() {
-        let Some(facet) = schema.facet_of(&field.key) else {
+        let Some(facet) = schema.facet_of(field.key) else {
             continue;
         };
         let side = chosen.get(&facet).copied().unwrap_or(carrier);
         let from_entry = if side == Which::Other { eb } else { ea };
-        if from_entry.field(&field.key).is_none() {
+        if from_entry.field(field.key).is_none() {
             // The chosen version lacks a field the carrier has: the carrier
             // can't hold the result without a structural edit.
             return Some(conflict);
         }
-        let raw = |s: &Side<'d>, e: &Entry| e.field(&field.key).map(|f| &s.src[f.value_span()]);
+        let raw = |s: &Side<'d>, e: &Entry| e.field(field.key).map(|f| &s.src[f.value_span()]);
         // Only where both sides hold the same value may the raw token (a
         // re-quote) come from either; otherwise it comes from the side whose
         // version won, or the version unit would be split.
-        let value = |e: &'d Entry<'d>| e.get(&field.key);
+        let value = |e: &'d Entry<'d>| e.get(field.key);
         let token_side = if value(ea) == value(eb) {
             let ro = eo.map(|e| raw(so, e));
             let (ra, rb) = (raw(sa, ea), raw(sb, eb));
@@ -347,7 +347,7 @@ fn merge_entry<'d>(
         };
         let token_entry = if token_side == Which::Other { eb } else { ea };
         if token_side != carrier
-            && let Some(f) = token_entry.field(&field.key)
+            && let Some(f) = token_entry.field(field.key)
         {
             tokens.push((
                 i,
@@ -362,8 +362,8 @@ fn merge_entry<'d>(
     for (facet, side) in &chosen {
         let from_entry = if *side == Which::Other { eb } else { ea };
         for f in &from_entry.fields {
-            if schema.facet_of(&f.key).as_ref() == Some(*facet)
-                && carrier_entry.field(&f.key).is_none()
+            if schema.facet_of(f.key).as_ref() == Some(*facet)
+                && carrier_entry.field(f.key).is_none()
             {
                 return Some(conflict);
             }

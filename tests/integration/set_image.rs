@@ -265,7 +265,7 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
             let unknown = entry
                 .fields
                 .iter()
-                .any(|f| !IMAGES.fields.iter().any(|k| k.eq_ignore_ascii_case(&f.key)));
+                .any(|f| !IMAGES.fields.iter().any(|k| k.eq_ignore_ascii_case(f.key)));
             let got = match setter::apply(&doc, &IMAGES, &reps) {
                 Ok(a) => a.text,
                 Err(e) if unknown => {
