@@ -48,7 +48,7 @@ pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
         lists: Vec::new(),
     };
     let mut vouched = Vec::new();
-    let mut lines = Lines::new(src, body_start).peekable();
+    let mut lines = Lines::new(src, body_start);
     while let Some(line) = lines.next() {
         let text = line.text;
         if text.starts_with("---") || text.starts_with("...") {
@@ -101,7 +101,7 @@ fn printable(src: &str) -> bool {
 /// `lines`. `None`, when the value is anything else, leaves it to the full
 /// parser; lines consumed then are indented or items, which the caller would
 /// skip anyway.
-fn scalar_sequence<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<Range<usize>> {
+fn scalar_sequence<'a>(lines: &mut Lines<'a>) -> Option<Range<usize>> {
     let mut span: Option<Range<usize>> = None;
     let mut dash_col = None;
     while let Some((line, indent)) = peek_content(lines) {
@@ -134,10 +134,9 @@ struct Lines<'a> {
     src: &'a str,
     at: usize,
     number: usize,
-    /// The line breaks after `origin`, relative to it, by memchr's
-    /// vectorised search (std's `find` cost several times as much a line).
-    breaks: memchr::Memchr<'a>,
-    origin: usize,
+    breaks: Breaks,
+    /// The next line, once [`Self::peek`] has read it.
+    peeked: Option<Line<'a>>,
 }
 
 impl<'a> Lines<'a> {
@@ -146,21 +145,25 @@ impl<'a> Lines<'a> {
             src,
             at,
             number: 0,
-            breaks: memchr::memchr_iter(b'\n', &src.as_bytes()[at..]),
-            origin: at,
+            breaks: Breaks::new(src.as_bytes()),
+            peeked: None,
         }
     }
-}
 
-impl<'a> Iterator for Lines<'a> {
-    type Item = Line<'a>;
+    /// The next line, left in place.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        if self.peeked.is_none() {
+            self.peeked = self.read();
+        }
+        self.peeked
+    }
 
-    fn next(&mut self) -> Option<Line<'a>> {
+    fn read(&mut self) -> Option<Line<'a>> {
         if self.at >= self.src.len() {
             return None;
         }
         let start = self.at;
-        let (end, next) = match self.breaks.next().map(|i| self.origin + i) {
+        let (end, next) = match self.breaks.find(start) {
             // CRLF: the scanner accepts no CR but those before a LF.
             Some(nl) if nl > start && self.src.as_bytes()[nl - 1] == b'\r' => (nl - 1, nl + 1),
             Some(nl) => (nl, nl + 1),
@@ -174,14 +177,92 @@ impl<'a> Iterator for Lines<'a> {
             number: self.number,
         })
     }
+
+    /// How many lines from `start` on are sequence items at column `indent`:
+    /// at least the list's entries. Reserving that many up front spares the
+    /// copies a growing vector makes, and the fresh pages each copy touches
+    /// (on a large list, most of the driver's page faults); capacity never
+    /// written to costs address space, not memory.
+    fn items_from(&self, start: usize, indent: usize) -> usize {
+        let bytes = self.src.as_bytes();
+        let item = |at: usize| {
+            bytes.get(at..at + indent).is_some_and(|b| b.iter().all(|&c| c == b' '))
+                && bytes.get(at + indent..at + indent + 2) == Some(b"- ")
+        };
+        1 + self.breaks.after(start).filter(|&nl| item(nl + 1)).count()
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        self.peeked.take().or_else(|| self.read())
+    }
+}
+
+/// Where the line feeds are: bit `i % 64` of word `i / 64` is set when byte
+/// `i` is one. Found for the whole text in one pass that the compiler
+/// vectorises, so that a line's end is a bit scan: a byte search called per
+/// line cost more than the rest of reading the line.
+struct Breaks(Vec<u64>);
+
+impl Breaks {
+    fn new(bytes: &[u8]) -> Self {
+        let mut chunks = bytes.chunks_exact(64);
+        let mut words: Vec<u64> = Vec::with_capacity(bytes.len().div_ceil(64));
+        words.extend((&mut chunks).map(|c| line_feeds(c.try_into().expect("64 bytes"))));
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0; 64];
+            last[..rest.len()].copy_from_slice(rest);
+            words.push(line_feeds(&last));
+        }
+        Self(words)
+    }
+
+    /// The first line feed at or after `from`.
+    fn find(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut word = self.0.get(w)? & (u64::MAX << (from % 64));
+        while word == 0 {
+            w += 1;
+            word = *self.0.get(w)?;
+        }
+        Some(w * 64 + word.trailing_zeros() as usize)
+    }
+
+    /// The line feeds at or after `from`, in order.
+    fn after(&self, from: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = from;
+        std::iter::from_fn(move || {
+            let nl = self.find(at)?;
+            at = nl + 1;
+            Some(nl)
+        })
+    }
+}
+
+/// The line feeds of 64 bytes, as bits: eight bytes at a time, with the
+/// exact zero-byte test (no carry crosses a byte) and a multiply that
+/// gathers each byte's flag into one bit.
+fn line_feeds(chunk: &[u8; 64]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut mask = 0;
+    for (i, word) in chunk.chunks_exact(8).enumerate() {
+        let y = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ 0x0a0a_0a0a_0a0a_0a0a;
+        let zero = !((y & LOW7).wrapping_add(LOW7) | y | LOW7);
+        mask |= ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i);
+    }
+    mask
 }
 
 /// The next line that isn't blank or a comment, with its indentation; it is
 /// left in `lines`, and the blank and comment lines before it are consumed.
 // Inlined: it runs once per line, and a call costs ~3% of a large merge.
 #[inline(always)]
-fn peek_content<'a>(lines: &mut std::iter::Peekable<Lines<'a>>) -> Option<(Line<'a>, usize)> {
-    while let Some(line) = lines.peek().copied() {
+fn peek_content<'a>(lines: &mut Lines<'a>) -> Option<(Line<'a>, usize)> {
+    while let Some(line) = lines.peek() {
         if let Some(indent) = content_indent(line.text) {
             return Some((line, indent));
         }
@@ -266,7 +347,7 @@ fn block_list<'a>(
     src: &'a str,
     schema: &ListSchema,
     key_line: &Line<'a>,
-    lines: &mut std::iter::Peekable<Lines<'a>>,
+    lines: &mut Lines<'a>,
 ) -> Option<KeyedList<'a>> {
     let region_start = key_line.start;
     let header_end = key_line.start + key_line.text.len();
@@ -291,7 +372,7 @@ fn block_list<'a>(
                 key_col = col;
                 // A failed reservation (the count includes later lists'
                 // items, and address space may be limited) only means growing.
-                let _ = entries.try_reserve_exact(items_from(src, line.start, indent));
+                let _ = entries.try_reserve_exact(lines.items_from(line.start, indent));
             } else if col != key_col {
                 return None;
             }
@@ -324,18 +405,6 @@ fn block_list<'a>(
         style: Style::Block { dash_col, key_col },
         entries,
     })
-}
-
-/// How many lines from `start` on are sequence items at column `indent`: at
-/// least the list's entries. Reserving that many up front spares the copies
-/// a growing vector makes, and the fresh pages each copy touches (on a large
-/// list, most of the driver's page faults); capacity never written to costs
-/// address space, not memory.
-fn items_from(src: &str, start: usize, indent: usize) -> usize {
-    let mut item = String::from("\n");
-    item.extend(std::iter::repeat_n(' ', indent));
-    item.push_str("- ");
-    1 + memchr::memmem::find_iter(&src.as_bytes()[start..], item.as_bytes()).count()
 }
 
 /// `key: scalar` starting at byte column `col` of `line`.
