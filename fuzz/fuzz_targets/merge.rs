@@ -75,10 +75,10 @@ fn lists(bytes: &[u8]) -> BTreeMap<(String, String), BTreeMap<String, String>> {
             let fields = e
                 .fields
                 .iter()
-                .map(|f| (f.key.to_string(), f.value.to_string()))
+                .map(|f| (f.key(text).to_owned(), f.value(text).to_owned()))
                 .collect();
             out.insert(
-                (list.key.clone(), e.name().unwrap_or_default().to_owned()),
+                (list.key.clone(), e.name(text).unwrap_or_default().to_owned()),
                 fields,
             );
         }

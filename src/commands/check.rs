@@ -450,7 +450,7 @@ fn entries(
     let src = doc.src;
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for entry in &list.entries {
-        let name = entry_name(entry);
+        let name = entry_name(src, entry);
         if name.is_empty() {
             report.problem(
                 file,
@@ -463,7 +463,7 @@ fn entries(
             let f = entry
                 .fields
                 .iter()
-                .find(|f| f.key.eq_ignore_ascii_case("name"));
+                .find(|f| f.key(src).eq_ignore_ascii_case("name"));
             report.problem(
                 file,
                 f.map_or(position(src, entry.start), |f| position(src, f.value_span().start)),
@@ -481,14 +481,15 @@ fn entries(
 }
 
 fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Report) {
+    let key = f.key(src);
     let key_at = position(src, f.key_span().start);
     let Some(known) = schema
         .fields
         .iter()
         .copied()
-        .find(|k| k.eq_ignore_ascii_case(f.key))
+        .find(|k| k.eq_ignore_ascii_case(key))
     else {
-        let fix = match suggest_field(schema, f.key) {
+        let fix = match suggest_field(schema, key) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("the fields are {}", schema.fields.join(", ")),
         };
@@ -498,31 +499,30 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
             "unknown-field",
             format!(
                 "`{}` is not a field of `{}:` entries; kustomize rejects the file (it matches field names case-insensitively, so only the spelling counts)",
-                f.key, schema.key
+                key, schema.key
             ),
             fix,
         );
         return;
     };
-    if known != f.key {
+    if known != key {
         report.problem(
             file,
             key_at,
             "field-case",
             format!(
-                "`{}` is read as `{known}` by kustomize, which matches field names case-insensitively, but Flux, Argo CD Image Updater and kustomerge match them exactly",
-                f.key
+                "`{key}` is read as `{known}` by kustomize, which matches field names case-insensitively, but Flux, Argo CD Image Updater and kustomerge match them exactly"
             ),
             format!("write `{known}`"),
         );
     }
-    let Some(value) = current(f) else { return };
+    let Some(value) = current(src, f) else { return };
     let at = position(src, f.value_span().start);
     if known == "count" {
         count(file, f, value, at, report);
         return;
     }
-    if f.plain && is_yaml11_non_string(value) {
+    if f.plain() && is_yaml11_non_string(value) {
         report.problem(
             file,
             at,
@@ -558,7 +558,7 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
 
 fn count(file: &str, f: &Field, value: &str, at: (usize, usize), report: &mut Report) {
     let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
-    let integer = f.plain && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let integer = f.plain() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     if !integer {
         report.problem(
             file,
@@ -579,7 +579,7 @@ fn count(file: &str, f: &Field, value: &str, at: (usize, usize), report: &mut Re
 }
 
 fn src_token(f: &Field, value: &str) -> String {
-    if f.plain {
+    if f.plain() {
         value.to_owned()
     } else {
         format!("\"{value}\"")

@@ -92,15 +92,20 @@ pub fn plain_safe(value: &str, flow: bool) -> bool {
 }
 
 /// Writes `value` as a YAML scalar token. `like` is the token it replaces:
-/// its quote style is kept (a setter must not re-quote what the user quoted);
-/// otherwise the value is plain when that reads back as the same string, and
-/// double-quoted when not.
+/// its quote style is kept (a setter must not re-quote what the user quoted)
+/// when that style holds the value without an escape; otherwise the value is
+/// plain when that reads back as the same string, and quoted when not.
 pub fn scalar_token(value: &str, like: Option<&str>, flow: bool) -> String {
-    match like.and_then(|t| t.chars().next()) {
-        Some('\'') => single_quoted(value),
-        Some('"') => double_quoted(value),
-        _ if plain_safe(value, flow) => value.to_owned(),
-        _ => double_quoted(value),
+    // A style is kept only where it needs no escape: the model reads only
+    // scalars whose text is their value (see `Field`).
+    let (single, double) = (!value.contains('\''), !value.contains(['"', '\\']));
+    let like = like.and_then(|t| t.chars().next());
+    match like {
+        Some('\'') if single => single_quoted(value),
+        Some('"') if double => double_quoted(value),
+        _ if !matches!(like, Some('\'' | '"')) && plain_safe(value, flow) => value.to_owned(),
+        _ if double || !single => double_quoted(value),
+        _ => single_quoted(value),
     }
 }
 
@@ -180,7 +185,10 @@ mod tests {
     #[test]
     fn scalar_token_keeps_quote_style_and_quotes_ambiguous_values() {
         assert_eq!(scalar_token("1.2.4", Some("\"1.2.3\""), false), "\"1.2.4\"");
-        assert_eq!(scalar_token("it's", Some("'x'"), false), "'it''s'");
+        // A style that would need an escape gives way to the other quotes.
+        assert_eq!(scalar_token("it's", Some("'x'"), false), "\"it's\"");
+        assert_eq!(scalar_token("a\"b", Some("\"x\""), false), "'a\"b'");
+        assert_eq!(scalar_token("a\\b", Some("\"x\""), false), "'a\\b'");
         assert_eq!(scalar_token("1.2.4", Some("1.2.3"), false), "1.2.4");
         assert_eq!(scalar_token("1.10", Some("1.9.0"), false), "\"1.10\"");
         assert_eq!(scalar_token("a,b", None, true), "\"a,b\"");

@@ -14,7 +14,6 @@
 //! the full parser, with the lists stubbed out: the rest is small next to a
 //! large list, and that keeps "the file is valid YAML" a parser's verdict.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use super::locate::next_line;
@@ -186,7 +185,9 @@ impl<'a> Lines<'a> {
     fn items_from(&self, start: usize, indent: usize) -> usize {
         let bytes = self.src.as_bytes();
         let item = |at: usize| {
-            bytes.get(at..at + indent).is_some_and(|b| b.iter().all(|&c| c == b' '))
+            bytes
+                .get(at..at + indent)
+                .is_some_and(|b| b.iter().all(|&c| c == b' '))
                 && bytes.get(at + indent..at + indent + 2) == Some(b"- ")
         };
         1 + self.breaks.after(start).filter(|&nl| item(nl + 1)).count()
@@ -387,8 +388,8 @@ fn block_list<'a>(
             return None;
         }
         let entry = entries.last_mut()?;
-        let field = field(&line, key_col)?;
-        if entry.fields.iter().any(|f| f.key == field.key) {
+        let (key, field) = field(&line, key_col)?;
+        if entry.fields.iter().any(|f| f.key(src) == key) {
             return None;
         }
         entry.fields.push(field);
@@ -407,22 +408,23 @@ fn block_list<'a>(
     })
 }
 
-/// `key: scalar` starting at byte column `col` of `line`.
-fn field<'a>(line: &Line<'a>, col: usize) -> Option<Field<'a>> {
+/// `key: scalar` starting at byte column `col` of `line`: the key, and the
+/// field.
+fn field<'a>(line: &Line<'a>, col: usize) -> Option<(&'a str, Field<'a>)> {
     let text = &line.text[col..];
     let (key, rest) = split_key(text)?;
     let key_start = line.start + col;
     let after = spaces(rest);
     let v = &rest[after..];
     let value_start = key_start + key.len() + 1 + after;
-    let (value, raw_len, plain) = one_line_scalar(v)?;
-    Some(Field {
-        key,
-        key_at: (key_start..key_start + key.len()).into(),
-        value,
-        value_at: (value_start..value_start + raw_len).into(),
-        plain,
-    })
+    let (raw_len, quoted) = one_line_scalar(v)?;
+    let field = Field::new(
+        key_start..key_start + key.len(),
+        false,
+        value_start..value_start + raw_len,
+        quoted,
+    );
+    Some((key, field))
 }
 
 /// A scalar that ends its line, or is followed only by a comment: see
@@ -430,48 +432,35 @@ fn field<'a>(line: &Line<'a>, col: usize) -> Option<Field<'a>> {
 // Inlined, like `scalar`: the scanner calls it once per field (measured: a
 // call each cost ~2% of a large merge).
 #[inline(always)]
-fn one_line_scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
+fn one_line_scalar(v: &str) -> Option<(usize, bool)> {
     let scalar = scalar(v)?;
     // After the value: nothing, or a comment that a space separates from it.
-    let tail = &v[scalar.1..];
+    let tail = &v[scalar.0..];
     let comment = &tail[spaces(tail)..];
     (comment.is_empty() || comment.starts_with('#') && tail.starts_with(' ')).then_some(scalar)
 }
 
-/// A one-line scalar: its value, its raw length and whether it is plain.
+/// A one-line scalar whose text is its value (see [`Field`]): its raw
+/// length and whether it is quoted. Escapes (`\` in double quotes, `''` in
+/// single ones) are the full parser's to judge.
 #[inline(always)]
-fn scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
-    match v.chars().next()? {
-        '"' => {
+fn scalar(v: &str) -> Option<(usize, bool)> {
+    match v.as_bytes().first()? {
+        b'"' => {
             let close = v[1..].find('"')? + 1;
-            let inner = &v[1..close];
-            (!inner.contains('\\')).then_some((Cow::Borrowed(inner), close + 1, false))
+            (!v[1..close].contains('\\')).then_some((close + 1, true))
         }
-        '\'' => {
-            let mut i = 1;
-            let bytes = v.as_bytes();
-            let mut out = String::new();
-            loop {
-                let j = v[i..].find('\'')? + i;
-                out.push_str(&v[i..j]);
-                if bytes.get(j + 1) == Some(&b'\'') {
-                    out.push('\'');
-                    i = j + 2;
-                } else if i == 1 {
-                    // No `''` escape: the value is the text between the quotes.
-                    return Some((Cow::Borrowed(&v[1..j]), j + 1, false));
-                } else {
-                    return Some((Cow::Owned(out), j + 1, false));
-                }
-            }
+        b'\'' => {
+            let close = v[1..].find('\'')? + 1;
+            (v.as_bytes().get(close + 1) != Some(&b'\'')).then_some((close + 1, true))
         }
-        '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`' | '[' | ']' | '{' | '}' | ',' | '?'
-        | ':' => None,
-        '-' if v.len() == 1 || v.as_bytes()[1] == b' ' => None,
+        b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'[' | b']' | b'{'
+        | b'}' | b',' | b'?' | b':' => None,
+        b'-' if v.len() == 1 || v.as_bytes()[1] == b' ' => None,
         // Most values (image names, tags) hold no space, so neither ` #`
         // nor `: ` can occur in them.
         _ if memchr::memchr(b' ', v.as_bytes()).is_none() => {
-            (!v.ends_with(':')).then_some((Cow::Borrowed(v), v.len(), true))
+            (!v.ends_with(':')).then_some((v.len(), false))
         }
         _ => {
             // A plain scalar ends at ` #`; `: ` inside it would be a mapping.
@@ -490,7 +479,7 @@ fn scalar(v: &str) -> Option<(Cow<'_, str>, usize, bool)> {
             if raw.ends_with(':') {
                 return None;
             }
-            Some((Cow::Borrowed(raw), raw.len(), true))
+            Some((raw.len(), false))
         }
     }
 }

@@ -6,7 +6,6 @@
 //! So an entry's extent is derived here: from its `-` to the end of the line
 //! holding its last scalar.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle};
@@ -450,7 +449,7 @@ impl<'a> Walker<'a> {
         let mut last = open_end;
         loop {
             let (ev, kspan) = self.next()?;
-            let key = match ev {
+            let (key, key_quoted) = match ev {
                 Event::MappingEnd => {
                     let (_, e) = offset(kspan);
                     if style == StructureStyle::Flow {
@@ -458,24 +457,16 @@ impl<'a> Walker<'a> {
                     }
                     break;
                 }
-                Event::Scalar(k, _, 0, _) => {
-                    let (ks, ke) = offset(kspan);
-                    match k {
-                        Cow::Borrowed(k) => k,
-                        // Quoted: the token's inner text, unless escapes
-                        // change it (a field stores keys borrowed).
-                        Cow::Owned(k) => match src.get(ks + 1..ke.saturating_sub(1)) {
-                            Some(inner) if inner == k => inner,
-                            _ => {
-                                return Err(Error::at(
-                                    kspan,
-                                    "an entry key is written with escapes",
-                                    UNSUPPORTED,
-                                ));
-                            }
-                        },
+                Event::Scalar(k, kstyle, 0, _) => match verbatim(src, offset(kspan), kstyle, &k) {
+                    Some(quoted) => (k, quoted),
+                    None => {
+                        return Err(Error::at(
+                            kspan,
+                            "an entry key is written with escapes",
+                            UNSUPPORTED,
+                        ));
                     }
-                }
+                },
                 _ => {
                     return Err(Error::at(
                         kspan,
@@ -505,7 +496,7 @@ impl<'a> Walker<'a> {
                     UNSUPPORTED,
                 ));
             }
-            if fields.iter().any(|f| f.key == key) {
+            if fields.iter().any(|f| f.key(src) == key) {
                 return Err(Error::at(
                     kspan,
                     format!("duplicate key `{key}` in one entry"),
@@ -513,15 +504,16 @@ impl<'a> Walker<'a> {
                 )
                 .kind(ErrorKind::DuplicateKey));
             }
-            let null = vstyle == ScalarStyle::Plain && vs == ve;
+            let Some(value_quoted) = verbatim(src, (vs, ve), vstyle, &value) else {
+                return Err(Error::at(
+                    vspan,
+                    format!("the value of `{key}` is written with escapes"),
+                    UNSUPPORTED,
+                ));
+            };
             last = last.max(ve).max(offset(kspan).1);
-            fields.push(Field {
-                key,
-                key_at: (offset(kspan).0..offset(kspan).1).into(),
-                value: if null { Cow::Borrowed("") } else { value },
-                value_at: (vs..ve).into(),
-                plain: vstyle == ScalarStyle::Plain,
-            });
+            let (ks, ke) = offset(kspan);
+            fields.push(Field::new(ks..ke, key_quoted, vs..ve, value_quoted));
         }
         let entry_span = if in_flow {
             start..last
@@ -534,5 +526,17 @@ impl<'a> Walker<'a> {
             line: span.start.line() - src[start..open].matches('\n').count(),
             fields,
         })
+    }
+}
+
+/// Whether a scalar token, spanning `s..e`, is quoted, when its text is its
+/// value; `None` when escapes make them differ (see [`Field`]).
+fn verbatim(src: &str, (s, e): (usize, usize), style: ScalarStyle, value: &str) -> Option<bool> {
+    match style {
+        ScalarStyle::Plain => (src.get(s..e) == Some(value)).then_some(false),
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+            (e >= s + 2 && src.get(s + 1..e - 1) == Some(value)).then_some(true)
+        }
+        _ => None,
     }
 }

@@ -19,7 +19,7 @@ pub mod image_arg;
 pub mod schema;
 pub mod setter;
 
-use std::borrow::Cow;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 pub use locate::{Error, ErrorKind};
@@ -129,8 +129,8 @@ pub struct Entry<'a> {
     pub fields: Fields<'a>,
 }
 
-/// An entry's fields: up to three (`name`, `newName`, `newTag`) stored in
-/// the entry itself, more on the heap. A large list holds tens of thousands
+/// An entry's fields: up to four (`name`, `newName`, `newTag`, `digest`)
+/// stored in the entry itself, more on the heap. A large list holds tens of thousands
 /// of entries, and a heap allocation for each was a fifth of a large merge's
 /// time. Reads go through the slice it dereferences to.
 #[derive(Debug, Clone)]
@@ -140,9 +140,9 @@ pub enum Fields<'a> {
         /// How many of `items` are fields.
         len: u8,
         /// The fields, then blanks.
-        items: [Field<'a>; 3],
+        items: [Field<'a>; 4],
     },
-    /// More than three fields.
+    /// More than four fields.
     Heap(Vec<Field<'a>>),
 }
 
@@ -198,29 +198,60 @@ impl<'a> std::ops::Deref for Fields<'a> {
     }
 }
 
-/// A `key: scalar` pair inside an entry.
+/// A `key: scalar` pair inside an entry, as spans of its source.
 ///
-/// A large list holds tens of thousands of fields, and their size is most of
-/// the driver's memory and page faults: a field keeps only what the merge
-/// reads. Its line and column, needed only for messages, come from
-/// [`Self::value_span`] and the source.
-#[derive(Debug, Clone, Default)]
+/// A large list holds tens of thousands of fields, and their size was most
+/// of the driver's memory and page faults: a field is 20 bytes of offsets,
+/// and its key and value are read from the source on demand. That is exact
+/// because only scalars whose text is their value are modelled: plain ones,
+/// and quoted ones without escapes (image names, tags and digests can't hold
+/// a quote or a backslash). Its line and column, needed only for messages,
+/// come from [`Self::value_span`] and the source.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Field<'a> {
-    /// The key, borrowed from the source (keys with escapes aren't modelled).
-    pub key: &'a str,
-    /// The scalar's value after unquoting and escape processing, borrowed
-    /// from the source when it can be.
-    pub value: Cow<'a, str>,
-    /// Byte span of the key token (see [`Self::key_span`]).
-    pub key_at: Span,
-    /// Byte span of the value token, quotes included (see
-    /// [`Self::value_span`]).
-    pub value_at: Span,
-    /// Whether the value was written plain (unquoted).
-    pub plain: bool,
+    /// Byte span of the key token, quotes included.
+    key_at: Span,
+    /// Byte span of the value token, quotes included.
+    value_at: Span,
+    key_quoted: bool,
+    value_quoted: bool,
+    /// The spans index a source of this lifetime.
+    src: PhantomData<&'a str>,
 }
 
-impl Field<'_> {
+impl<'a> Field<'a> {
+    /// A field from its tokens' spans and whether each is quoted; the
+    /// caller has checked that each token's text, unquoted, is its value.
+    pub fn new(
+        key: Range<usize>,
+        key_quoted: bool,
+        value: Range<usize>,
+        value_quoted: bool,
+    ) -> Self {
+        Self {
+            key_at: key.into(),
+            value_at: value.into(),
+            key_quoted,
+            value_quoted,
+            src: PhantomData,
+        }
+    }
+
+    /// The key, read from `src` (the source the field was parsed from).
+    pub fn key<'s>(&self, src: &'s str) -> &'s str {
+        unquote(src, self.key_at, self.key_quoted)
+    }
+
+    /// The value, read from `src` (the source the field was parsed from).
+    pub fn value<'s>(&self, src: &'s str) -> &'s str {
+        unquote(src, self.value_at, self.value_quoted)
+    }
+
+    /// Whether the value is written plain (unquoted).
+    pub fn plain(&self) -> bool {
+        !self.value_quoted
+    }
+
     /// Byte span of the key token.
     pub fn key_span(&self) -> Range<usize> {
         self.key_at.range()
@@ -229,6 +260,16 @@ impl Field<'_> {
     /// Byte span of the value token, quotes included.
     pub fn value_span(&self) -> Range<usize> {
         self.value_at.range()
+    }
+}
+
+/// A token's text, without its quotes when it is quoted.
+fn unquote(src: &str, at: Span, quoted: bool) -> &str {
+    let r = at.range();
+    if quoted {
+        &src[r.start + 1..r.end - 1]
+    } else {
+        &src[r]
     }
 }
 
@@ -273,19 +314,19 @@ impl Document<'_> {
 }
 
 impl<'a> Entry<'a> {
-    /// The field named `key`.
-    pub fn field(&self, key: &str) -> Option<&Field<'a>> {
-        self.fields.iter().find(|f| f.key == key)
+    /// The field named `key`; `src` is the entry's source.
+    pub fn field(&self, src: &str, key: &str) -> Option<&Field<'a>> {
+        self.fields.iter().find(|f| f.key(src) == key)
     }
 
-    /// The value of the field named `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.field(key).map(|f| &*f.value)
+    /// The value of the field named `key`; `src` is the entry's source.
+    pub fn get<'s>(&self, src: &'s str, key: &str) -> Option<&'s str> {
+        self.field(src, key).map(|f| f.value(src))
     }
 
-    /// The entry's identity (`name`), if it has one.
-    pub fn name(&self) -> Option<&str> {
-        self.get("name")
+    /// The entry's identity (`name`), if it has one; `src` is its source.
+    pub fn name<'s>(&self, src: &'s str) -> Option<&'s str> {
+        self.get(src, "name")
     }
 }
 
@@ -413,19 +454,19 @@ pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "K
 mod tests {
     use super::{Field, Fields};
 
-    /// Three fields stay in the entry; a fourth moves them all to the heap,
+    /// Four fields stay in the entry; a fifth moves them all to the heap,
     /// in order.
     #[test]
     fn fields_keep_their_order_inline_and_on_the_heap() {
+        let src = "name newName newTag digest tagSuffix";
+        let keys: Vec<&str> = src.split(' ').collect();
         let mut fields = Fields::new();
-        let keys = ["name", "newName", "newTag", "digest", "tagSuffix"];
-        for (i, key) in keys.into_iter().enumerate() {
-            fields.push(Field {
-                key,
-                ..Field::default()
-            });
-            assert_eq!(matches!(fields, Fields::Heap(_)), i >= 3);
-            let got: Vec<&str> = fields.iter().map(|f| f.key).collect();
+        let mut at = 0;
+        for (i, key) in keys.iter().enumerate() {
+            fields.push(Field::new(at..at + key.len(), false, at..at, false));
+            at += key.len() + 1;
+            assert_eq!(matches!(fields, Fields::Heap(_)), i >= 4);
+            let got: Vec<&str> = fields.iter().map(|f| f.key(src)).collect();
             assert_eq!(got, keys[..=i]);
         }
     }

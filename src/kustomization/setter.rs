@@ -70,12 +70,13 @@ impl Target {
     /// Whether `field` already holds this value in a form kustomize reads as
     /// such: an unquoted `1.10` holds the right text but kustomize reads a
     /// number, so it is rewritten quoted.
-    fn held_by(&self, field: &Field) -> bool {
+    fn held_by(&self, src: &str, field: &Field) -> bool {
         match self {
             Self::Str(s) => {
-                current(field) == Some(s.as_str()) && !(field.plain && is_yaml11_non_string(s))
+                current(src, field) == Some(s.as_str())
+                    && !(field.plain() && is_yaml11_non_string(s))
             }
-            Self::Int(n) => field.plain && field.value == n.to_string(),
+            Self::Int(n) => field.plain() && field.value(src) == n.to_string(),
         }
     }
 }
@@ -83,28 +84,37 @@ impl Target {
 type Fields = Vec<(&'static str, Target)>;
 
 /// The value kustomize sees in a field: a plain `~`, `null` or nothing is absent.
-pub fn current<'f>(field: &'f Field<'_>) -> Option<&'f str> {
-    let null = field.plain && matches!(&*field.value, "" | "~" | "null" | "Null" | "NULL");
-    (!null).then_some(&*field.value)
+pub fn current<'a>(src: &'a str, field: &Field<'a>) -> Option<&'a str> {
+    let value = field.value(src);
+    let null = field.plain() && matches!(value, "" | "~" | "null" | "Null" | "NULL");
+    (!null).then_some(value)
+}
+
+/// Whether writing `value` as YAML takes an escape in every style: single
+/// quotes hold anything but `'` and controls, double quotes anything but
+/// `"`, `\` and controls. The model reads only scalars whose text is their
+/// value (see [`Field`](super::Field)).
+fn needs_escapes(value: &str) -> bool {
+    value.chars().any(char::is_control) || value.contains('\'') && value.contains(['"', '\\'])
 }
 
 /// Looks a field up the way kustomize's JSON decoding does: case-insensitively.
-fn field_ci<'e>(entry: &'e Entry<'e>, key: &str) -> Option<&'e Field<'e>> {
+fn field_ci<'e>(src: &'e str, entry: &'e Entry<'e>, key: &str) -> Option<&'e Field<'e>> {
     entry
         .fields
         .iter()
-        .find(|f| f.key.eq_ignore_ascii_case(key))
+        .find(|f| f.key(src).eq_ignore_ascii_case(key))
 }
 
 /// An entry's value for `key` as kustomize reads it: the key matched
 /// case-insensitively, a null value absent.
-pub fn value_of<'e>(entry: &'e Entry<'e>, key: &str) -> Option<&'e str> {
-    field_ci(entry, key).and_then(current)
+pub fn value_of<'e>(src: &'e str, entry: &'e Entry<'e>, key: &str) -> Option<&'e str> {
+    field_ci(src, entry, key).and_then(|f| current(src, f))
 }
 
 /// The entry's name as kustomize sees it (absent reads as empty).
-pub fn entry_name<'e>(entry: &'e Entry<'e>) -> &'e str {
-    value_of(entry, "name").unwrap_or("")
+pub fn entry_name<'e>(src: &'e str, entry: &'e Entry<'e>) -> &'e str {
+    value_of(src, entry, "name").unwrap_or("")
 }
 
 /// The value of `field` in the entry kustomize would match for `name` (the
@@ -115,12 +125,13 @@ pub fn current_value<'d>(
     name: &str,
     field: &str,
 ) -> Option<&'d str> {
+    let src = doc.src;
     let entry = doc
         .list(schema.key)?
         .entries
         .iter()
-        .find(|e| entry_name(e) == name)?;
-    value_of(entry, field)
+        .find(|e| entry_name(src, e) == name)?;
+    value_of(src, entry, field)
 }
 
 /// The field a misspelt key most likely means, for error hints.
@@ -159,9 +170,9 @@ fn known_fields<'e>(
         let Some(key) = schema
             .fields
             .iter()
-            .find(|k| k.eq_ignore_ascii_case(field.key))
+            .find(|k| k.eq_ignore_ascii_case(field.key(src)))
         else {
-            let hint = match suggest_field(schema, field.key) {
+            let hint = match suggest_field(schema, field.key(src)) {
                 Some(s) => format!("kustomize rejects unknown fields; did you mean `{s}`?"),
                 None => format!(
                     "kustomize rejects unknown fields; it knows {}",
@@ -173,7 +184,8 @@ fn known_fields<'e>(
                 field.key_span().start,
                 &format!(
                     "`{}` is not a field of `{}:` entries",
-                    field.key, schema.key
+                    field.key(src),
+                    schema.key
                 ),
                 &hint,
             ));
@@ -193,7 +205,7 @@ fn known_fields<'e>(
 
 /// The fields the entry must end up with: `*` takes the value from `old`
 /// (kustomize's first duplicate), or vanishes when there is none.
-fn resolve(rep: &Replacement, old: &[(&'static str, &Field)]) -> Fields {
+fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Fields {
     rep.fields
         .iter()
         .filter_map(|(key, value)| {
@@ -201,7 +213,7 @@ fn resolve(rep: &Replacement, old: &[(&'static str, &Field)]) -> Fields {
                 Value::Keep => Target::Str(
                     old.iter()
                         .find(|(k, _)| k == key)
-                        .and_then(|(_, f)| current(f))?
+                        .and_then(|(_, f)| current(src, f))?
                         .to_owned(),
                 ),
                 Value::Str(s) => Target::Str(s.clone()),
@@ -235,16 +247,33 @@ pub fn apply(
                 kind: ErrorKind::Structure,
             });
         }
+        if let Some(value) = [rep.name.as_str()]
+            .into_iter()
+            .chain(rep.fields.iter().filter_map(|(_, v)| match v {
+                Value::Str(s) => Some(s.as_str()),
+                _ => None,
+            }))
+            .find(|v| needs_escapes(v))
+        {
+            return Err(Error {
+                line: 1,
+                column: 1,
+                message: format!("`{value}` can't be written without escapes (it holds a control character, or a `'` with a `\"` or `\\`)"),
+                hint: "an image name, tag or digest can't hold these characters, and kustomerge writes only values that need no escapes"
+                    .to_owned(),
+                kind: ErrorKind::Structure,
+            });
+        }
         let found = list.and_then(|l| {
-            let mut same = l.entries.iter().filter(|e| entry_name(e) == rep.name);
+            let mut same = l.entries.iter().filter(|e| entry_name(src, e) == rep.name);
             same.next().map(|first| (l, first, same))
         });
         let Some((list, entry, same)) = found else {
-            added.push((&rep.name, resolve(rep, &[])));
+            added.push((&rep.name, resolve(src, rep, &[])));
             continue;
         };
         let old = known_fields(src, schema, entry)?;
-        let target = resolve(rep, &old);
+        let target = resolve(src, rep, &old);
         edits.extend(edit_entry(doc, schema, list, entry, &old, &target));
         for dup in same {
             notes.push(format!(
@@ -303,16 +332,16 @@ fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Fields)]) -> Resul
     for (name, fields) in expected {
         let entry = doc
             .list(schema.key)
-            .and_then(|l| l.entries.iter().find(|e| entry_name(e) == *name))
+            .and_then(|l| l.entries.iter().find(|e| entry_name(text, e) == *name))
             .ok_or_else(|| broken(1, format!("entry `{name}` is missing from the result")))?;
         let have = entry
             .fields
             .iter()
-            .filter(|f| !f.key.eq_ignore_ascii_case("name"))
+            .filter(|f| !f.key(text).eq_ignore_ascii_case("name"))
             .count();
         let all_held = fields
             .iter()
-            .all(|(key, t)| field_ci(entry, key).is_some_and(|f| t.held_by(f)));
+            .all(|(key, t)| field_ci(text, entry, key).is_some_and(|f| t.held_by(text, f)));
         if !all_held || have != fields.len() {
             return Err(broken(
                 entry.line,
@@ -407,7 +436,7 @@ fn like<'s>(src: &'s str, list: Option<&KeyedList>, key: &str) -> Option<&'s str
     list?
         .entries
         .iter()
-        .find_map(|e| field_ci(e, key))
+        .find_map(|e| field_ci(src, e, key))
         .map(|f| &src[f.value_span()])
 }
 
@@ -447,7 +476,7 @@ fn edit_entry(
         .iter()
         .map(|(key, f)| match target.iter().find(|(k, _)| k == key) {
             _ if *key == "name" => Plan::Keep,
-            Some((_, t)) if t.held_by(f) => Plan::Keep,
+            Some((_, t)) if t.held_by(src, f) => Plan::Keep,
             Some((_, t)) => Plan::Replace(t.token(Some(&src[f.value_span()]), flow)),
             None => Plan::Remove,
         })
@@ -662,7 +691,7 @@ impl EntryStyle {
                     .fields
                     .iter()
                     .copied()
-                    .find(|k| k.eq_ignore_ascii_case(f.key))
+                    .find(|k| k.eq_ignore_ascii_case(f.key(src)))
             })
             .collect();
         let Some(first) = entry.fields.first() else {
@@ -846,11 +875,11 @@ fn add_entries(
             let entry_style = EntryStyle::from_entry(src, schema, template);
             let sorted = entries
                 .windows(2)
-                .all(|w| entry_name(&w[0]) <= entry_name(&w[1]));
+                .all(|w| entry_name(src, &w[0]) <= entry_name(src, &w[1]));
             let mut slots: BTreeMap<usize, Vec<&(&str, Fields)>> = BTreeMap::new();
             for a in added {
                 let k = if sorted {
-                    entries.partition_point(|e| entry_name(e) <= a.0)
+                    entries.partition_point(|e| entry_name(src, e) <= a.0)
                 } else {
                     entries.len()
                 };

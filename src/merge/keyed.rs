@@ -88,7 +88,7 @@ impl<'d> Table<'d> {
             let Some(list) = side.list else { continue };
             let (which, key) = (side.which, &list.key);
             for entry in &list.entries {
-                let Some(name) = entry.name() else {
+                let Some(name) = entry.name(side.src) else {
                     return Err(Fallback(format!(
                         "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
                         entry.line
@@ -120,11 +120,12 @@ impl<'d> Table<'d> {
 
 type FacetValues<'d> = BTreeMap<Facet, BTreeMap<&'d str, &'d str>>;
 
-fn facets<'d>(schema: &ListSchema, entry: &'d Entry<'d>) -> FacetValues<'d> {
+fn facets<'d>(schema: &ListSchema, src: &'d str, entry: &'d Entry<'d>) -> FacetValues<'d> {
     let mut out: FacetValues<'d> = BTreeMap::new();
     for f in &entry.fields {
-        if let Some(facet) = schema.facet_of(f.key) {
-            out.entry(facet).or_default().insert(f.key, &f.value);
+        let key = f.key(src);
+        if let Some(facet) = schema.facet_of(key) {
+            out.entry(facet).or_default().insert(key, f.value(src));
         }
     }
     out
@@ -165,25 +166,34 @@ pub fn plan<'d>(
 
 impl Plan<'_> {
     /// Whether a re-parsed list holds exactly the planned entries, in order,
-    /// each with exactly the planned fields and values.
-    pub fn holds(&self, list: &KeyedList<'_>) -> bool {
+    /// each with exactly the planned fields and values. `srcs` are the
+    /// inputs (indexed by [`Which`]), `src` the re-parsed text.
+    pub fn holds(&self, srcs: [&str; 3], list: &KeyedList<'_>, src: &str) -> bool {
         list.entries.len() == self.entries.len()
             && self
                 .entries
                 .iter()
                 .zip(&list.entries)
                 .all(|((name, planned), got)| {
-                    let Planned::Clean { entry, tokens, .. } = planned else {
+                    let Planned::Clean {
+                        carrier,
+                        entry,
+                        tokens,
+                    } = planned
+                    else {
                         return false;
                     };
-                    got.name() == Some(name)
+                    let carrier_src = srcs[*carrier as usize];
+                    got.name(src) == Some(name)
                         && got.fields.len() == entry.fields.len()
                         && entry.fields.iter().enumerate().all(|(i, f)| {
                             let want = tokens
                                 .iter()
                                 .find(|(j, _)| *j == i)
-                                .map_or(&f.value, |(_, t)| &t.field.value);
-                            got.field(f.key).is_some_and(|g| &g.value == want)
+                                .map_or(f.value(carrier_src), |(_, t)| {
+                                    t.field.value(srcs[t.from as usize])
+                                });
+                            got.get(src, f.key(carrier_src)) == Some(want)
                         })
                 })
     }
@@ -228,7 +238,7 @@ fn one_sided<'d>(
     };
     // Removed by the other side: honoured only if this side left it alone.
     let (side, base) = (sides[which as usize], sides[Which::Base as usize]);
-    if same_values(eo, e)
+    if same_values((base.src, eo), (side.src, e))
         && (side.style_kind() != base.style_kind() || side.normalized(e) == base.normalized(eo))
     {
         return None;
@@ -244,9 +254,13 @@ fn one_sided<'d>(
     })
 }
 
-fn same_values(x: &Entry, y: &Entry) -> bool {
-    fn map<'e>(e: &'e Entry<'_>) -> BTreeMap<&'e str, &'e str> {
-        e.fields.iter().map(|f| (f.key, &*f.value)).collect()
+/// Whether two entries, each with its source, hold the same fields and values.
+fn same_values<'e>(x: (&'e str, &'e Entry<'e>), y: (&'e str, &'e Entry<'e>)) -> bool {
+    fn map<'e>((src, e): (&'e str, &'e Entry<'e>)) -> BTreeMap<&'e str, &'e str> {
+        e.fields
+            .iter()
+            .map(|f| (f.key(src), f.value(src)))
+            .collect()
     }
     map(x) == map(y)
 }
@@ -265,10 +279,11 @@ fn merge_entry<'d>(
         current: Some(ea),
         other: Some(eb),
     };
+    let (so, sa, sb) = (sides[0], sides[1], sides[2]);
     let (fo, fa, fb) = (
-        eo.map(|e| facets(schema, e)),
-        facets(schema, ea),
-        facets(schema, eb),
+        eo.map(|e| facets(schema, so.src, e)),
+        facets(schema, sa.src, ea),
+        facets(schema, sb.src, eb),
     );
     let empty = BTreeMap::new();
     let mut keys: Vec<&Facet> = fa
@@ -298,7 +313,6 @@ fn merge_entry<'d>(
     }
 
     // The carrier: whose bytes (comments, key order, spacing) the entry keeps.
-    let (so, sa, sb) = (sides[0], sides[1], sides[2]);
     let skel = |side: &Side<'d>, e: &'d Entry<'d>| side.skeleton(e);
     let comparable = sa.style_kind() == sb.style_kind() && so.style_kind() == sa.style_kind();
     let carrier = if comparable {
@@ -314,28 +328,37 @@ fn merge_entry<'d>(
     } else {
         Which::Current
     };
-    let carrier_entry = if carrier == Which::Other { eb } else { ea };
+    // An entry on the current or other side, with that side's source.
+    let of = |w: Which| {
+        if w == Which::Other {
+            (sb.src, eb)
+        } else {
+            (sa.src, ea)
+        }
+    };
+    let (carrier_src, carrier_entry) = of(carrier);
 
     // Tokens: the chosen side's value; where the values agree, the three-way
     // rule on the raw token, so a re-quote on one side survives.
     let mut tokens = Vec::new();
     for (i, field) in carrier_entry.fields.iter().enumerate() {
-        let Some(facet) = schema.facet_of(field.key) else {
+        let key = field.key(carrier_src);
+        let Some(facet) = schema.facet_of(key) else {
             continue;
         };
         let side = chosen.get(&facet).copied().unwrap_or(carrier);
-        let from_entry = if side == Which::Other { eb } else { ea };
-        if from_entry.field(field.key).is_none() {
+        let (from_src, from_entry) = of(side);
+        if from_entry.field(from_src, key).is_none() {
             // The chosen version lacks a field the carrier has: the carrier
             // can't hold the result without a structural edit.
             return Some(conflict);
         }
-        let raw = |s: &Side<'d>, e: &Entry| e.field(field.key).map(|f| &s.src[f.value_span()]);
+        let raw =
+            |s: &Side<'d>, e: &'d Entry<'d>| e.field(s.src, key).map(|f| &s.src[f.value_span()]);
         // Only where both sides hold the same value may the raw token (a
         // re-quote) come from either; otherwise it comes from the side whose
         // version won, or the version unit would be split.
-        let value = |e: &'d Entry<'d>| e.get(field.key);
-        let token_side = if value(ea) == value(eb) {
+        let token_side = if ea.get(sa.src, key) == eb.get(sb.src, key) {
             let ro = eo.map(|e| raw(so, e));
             let (ra, rb) = (raw(sa, ea), raw(sb, eb));
             match pick(ro.as_ref(), &ra, &rb) {
@@ -345,9 +368,9 @@ fn merge_entry<'d>(
         } else {
             side
         };
-        let token_entry = if token_side == Which::Other { eb } else { ea };
+        let (token_src, token_entry) = of(token_side);
         if token_side != carrier
-            && let Some(f) = token_entry.field(field.key)
+            && let Some(f) = token_entry.field(token_src, key)
         {
             tokens.push((
                 i,
@@ -360,10 +383,11 @@ fn merge_entry<'d>(
     }
     // Every chosen field must exist on the carrier.
     for (facet, side) in &chosen {
-        let from_entry = if *side == Which::Other { eb } else { ea };
+        let (from_src, from_entry) = of(*side);
         for f in &from_entry.fields {
-            if schema.facet_of(f.key).as_ref() == Some(*facet)
-                && carrier_entry.field(f.key).is_none()
+            let key = f.key(from_src);
+            if schema.facet_of(key).as_ref() == Some(*facet)
+                && carrier_entry.field(carrier_src, key).is_none()
             {
                 return Some(conflict);
             }

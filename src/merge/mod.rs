@@ -380,7 +380,13 @@ fn structured<'a>(
         plans.push((schema.key, present.then_some(plan)));
     }
     if conflicts == 0 {
-        verify(&merged, &merged_rest, &plans, &mut valid)?;
+        verify(
+            docs.each_ref().map(|d| d.src),
+            &merged,
+            &merged_rest,
+            &plans,
+            &mut valid,
+        )?;
     }
     Ok(Outcome {
         bytes: merged.into_bytes(),
@@ -441,7 +447,9 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 
 /// Re-parses a clean result: each list must hold exactly the planned entries,
 /// in order, and the text around them must be exactly the merged rest.
+/// `srcs` are the inputs the plans index.
 fn verify(
+    srcs: [&str; 3],
     merged: &str,
     merged_rest: &str,
     plans: &[(&str, Option<keyed::Plan<'_>>)],
@@ -454,7 +462,7 @@ fn verify(
     })?;
     for (key, plan) in plans {
         let holds = match (doc.list(key), plan) {
-            (Some(list), Some(plan)) => plan.holds(list),
+            (Some(list), Some(plan)) => plan.holds(srcs, list, merged),
             (None, None) => true,
             _ => false,
         };

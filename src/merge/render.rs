@@ -207,9 +207,10 @@ fn spliced(
 }
 
 fn token_text(sides: [&Side<'_>; 3], t: &Token<'_>, flow: bool) -> String {
-    let raw = &sides[t.from as usize].src[t.field.value_span()];
-    if flow && t.field.plain && !plain_safe(&t.field.value, true) {
-        scalar_token(&t.field.value, None, true)
+    let src = sides[t.from as usize].src;
+    let (raw, value) = (&src[t.field.value_span()], t.field.value(src));
+    if flow && t.field.plain() && !plain_safe(value, true) {
+        scalar_token(value, None, true)
     } else {
         raw.to_owned()
     }
@@ -232,8 +233,8 @@ fn synthesize(
         .map(|(i, f)| {
             let value = match tokens.iter().find(|(j, _)| *j == i) {
                 Some((_, t)) => token_text(sides, t, flow),
-                None if flow && f.plain && !plain_safe(&f.value, true) => {
-                    scalar_token(&f.value, None, true)
+                None if flow && f.plain() && !plain_safe(f.value(side.src), true) => {
+                    scalar_token(f.value(side.src), None, true)
                 }
                 None => side.src[f.value_span()].to_owned(),
             };

@@ -447,8 +447,8 @@ fn final_tags(text: &str, jobs: usize) -> Vec<Option<String>> {
             images
                 .entries
                 .iter()
-                .find(|e| e.name() == Some(name.as_str()))
-                .and_then(|e| e.get("newTag"))
+                .find(|e| e.name(text) == Some(name.as_str()))
+                .and_then(|e| e.get(text, "newTag"))
                 .map(str::to_owned)
         })
         .collect()

@@ -61,7 +61,7 @@ type Edit = Vec<(std::ops::Range<usize>, String)>;
 
 fn bump(src: &str, doc: &Document<'_>, index: usize, tag: &str) -> Option<Edit> {
     let entry = &doc.list("images")?.entries[index];
-    let f = entry.field("newTag")?;
+    let f = entry.field(src, "newTag")?;
     let flow = matches!(doc.list("images")?.style, Style::Flow);
     Some(vec![(
         f.value_span(),
@@ -106,7 +106,7 @@ fn remove_last(doc: &Document<'_>) -> Option<Edit> {
 
 fn set_digest(src: &str, doc: &Document<'_>, index: usize) -> Option<Edit> {
     let entry = &doc.list("images")?.entries[index];
-    let f = entry.field("digest")?;
+    let f = entry.field(src, "digest")?;
     let new = format!("sha256:{}", "e".repeat(64));
     Some(vec![(
         f.value_span(),
@@ -129,7 +129,7 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
         let Some(list) = doc.list("images") else {
             continue;
         };
-        let names: Vec<_> = list.entries.iter().map(|e| e.name()).collect();
+        let names: Vec<_> = list.entries.iter().map(|e| e.name(src)).collect();
         if list.entries.is_empty()
             || names.iter().any(Option::is_none)
             || (1..names.len()).any(|i| names[..i].contains(&names[i]))

@@ -567,9 +567,9 @@ fn parsed(text: &str) -> Result<Lists, TestCaseError> {
                 let fields = e
                     .fields
                     .iter()
-                    .map(|f| (f.key.to_string(), f.value.to_string()))
+                    .map(|f| (f.key(text).to_owned(), f.value(text).to_owned()))
                     .collect();
-                (e.name().unwrap_or_default().to_owned(), fields)
+                (e.name(text).unwrap_or_default().to_owned(), fields)
             })
             .collect();
         out.insert(key, entries);

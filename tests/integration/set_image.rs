@@ -39,7 +39,7 @@ fn entries_of(text: &str, list: &str, keys: &[&str]) -> Result<Vec<String>, Stri
                 .iter()
                 .map(|e| {
                     keys.iter()
-                        .map(|k| format!("{k}={}", value_of(e, k).unwrap_or("")))
+                        .map(|k| format!("{k}={}", value_of(text, e, k).unwrap_or("")))
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -208,7 +208,7 @@ fn expected_bump(src: &str, doc: &Document<'_>, i: usize, tag: &str) -> Option<S
     let f = list.entries[i]
         .fields
         .iter()
-        .find(|f| f.key.eq_ignore_ascii_case("newTag"))?;
+        .find(|f| f.key(src).eq_ignore_ascii_case("newTag"))?;
     let flow = list.style == Style::Flow
         || src[list.entries[i].start..]
             .trim_start_matches(['-', ' '])
@@ -238,15 +238,15 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
             continue;
         };
         for (i, entry) in list.entries.iter().enumerate() {
-            let name = entry_name(entry);
-            let first = list.entries.iter().position(|e| entry_name(e) == name) == Some(i);
+            let name = entry_name(src, entry);
+            let first = list.entries.iter().position(|e| entry_name(src, e) == name) == Some(i);
             // Only the first entry of a name is addressable (kustomize's
             // rule), `=` can't be written in a name, and a touched entry
             // loses its `tagSuffix` by design (checked in the fixtures).
             if name.is_empty()
                 || name.contains('=')
                 || !first
-                || value_of(entry, "tagSuffix").is_some()
+                || value_of(src, entry, "tagSuffix").is_some()
             {
                 continue;
             }
@@ -262,10 +262,12 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
                 "{}#{i} ({name})",
                 file.file_name().unwrap().to_string_lossy()
             );
-            let unknown = entry
-                .fields
-                .iter()
-                .any(|f| !IMAGES.fields.iter().any(|k| k.eq_ignore_ascii_case(f.key)));
+            let unknown = entry.fields.iter().any(|f| {
+                !IMAGES
+                    .fields
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(f.key(src)))
+            });
             let got = match setter::apply(&doc, &IMAGES, &reps) {
                 Ok(a) => a.text,
                 Err(e) if unknown => {
@@ -340,12 +342,12 @@ fn flux_setter_markers_survive_a_bump() {
             let work = sb.path().join(format!("{}-{i}", cols[0]));
             std::fs::create_dir_all(&work).unwrap();
             std::fs::write(work.join("kustomization.yaml"), &src).unwrap();
-            let arg = format!("{}=*:7.7.7@*", entry_name(entry));
+            let arg = format!("{}=*:7.7.7@*", entry_name(&src, entry));
             let out = sb.kustomerge(&work, &["set-image", &arg]);
             let got = std::fs::read_to_string(work.join("kustomization.yaml")).unwrap();
             // Flux's own test data uses `newDigest`, which kustomize rejects
             // ("not intended to be a working kustomization"): refused, untouched.
-            if entry.field("newDigest").is_some() {
+            if entry.field(&src, "newDigest").is_some() {
                 assert_eq!(out.status.code(), Some(2), "{}", cols[0]);
                 assert!(
                     stderr(&out).contains("did you mean `digest`?"),
