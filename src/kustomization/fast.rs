@@ -389,7 +389,7 @@ fn block_list<'a>(
         }
         let entry = entries.last_mut()?;
         let (key, field) = field(&line, key_col)?;
-        if entry.fields.iter().any(|f| f.key(src) == key) {
+        if entry.fields.iter().any(|f| f.key_is(src, key)) {
             return None;
         }
         entry.fields.push(field);

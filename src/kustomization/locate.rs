@@ -496,7 +496,7 @@ impl<'a> Walker<'a> {
                     UNSUPPORTED,
                 ));
             }
-            if fields.iter().any(|f| f.key(src) == key) {
+            if fields.iter().any(|f| f.key_is(src, &key)) {
                 return Err(Error::at(
                     kspan,
                     format!("duplicate key `{key}` in one entry"),

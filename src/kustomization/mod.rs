@@ -247,6 +247,13 @@ impl<'a> Field<'a> {
         unquote(src, self.value_at, self.value_quoted)
     }
 
+    /// Whether the key is `key`; cheaper than comparing [`Self::key`], since
+    /// most keys differ in length.
+    pub fn key_is(&self, src: &str, key: &str) -> bool {
+        let quotes = 2 * usize::from(self.key_quoted);
+        self.key_span().len() == key.len() + quotes && self.key(src) == key
+    }
+
     /// Whether the value is written plain (unquoted).
     pub fn plain(&self) -> bool {
         !self.value_quoted
@@ -316,7 +323,7 @@ impl Document<'_> {
 impl<'a> Entry<'a> {
     /// The field named `key`; `src` is the entry's source.
     pub fn field(&self, src: &str, key: &str) -> Option<&Field<'a>> {
-        self.fields.iter().find(|f| f.key(src) == key)
+        self.fields.iter().find(|f| f.key_is(src, key))
     }
 
     /// The value of the field named `key`; `src` is the entry's source.

@@ -184,17 +184,21 @@ impl Plan<'_> {
                         return false;
                     };
                     let carrier_src = srcs[*carrier as usize];
+                    // Rendering splices values and never moves a field, so
+                    // the fields compare in order.
                     got.name(src) == Some(name)
                         && got.fields.len() == entry.fields.len()
-                        && entry.fields.iter().enumerate().all(|(i, f)| {
-                            let want = tokens
-                                .iter()
-                                .find(|(j, _)| *j == i)
-                                .map_or(f.value(carrier_src), |(_, t)| {
-                                    t.field.value(srcs[t.from as usize])
-                                });
-                            got.get(src, f.key(carrier_src)) == Some(want)
-                        })
+                        && entry.fields.iter().zip(got.fields.iter()).enumerate().all(
+                            |(i, (f, g))| {
+                                let want = tokens
+                                    .iter()
+                                    .find(|(j, _)| *j == i)
+                                    .map_or(f.value(carrier_src), |(_, t)| {
+                                        t.field.value(srcs[t.from as usize])
+                                    });
+                                g.key_is(src, f.key(carrier_src)) && g.value(src) == want
+                            },
+                        )
                 })
     }
 }
