@@ -28,7 +28,13 @@ use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style};
 /// checks the text outside the lists (see [`super::Scanned::validate`]),
 /// needn't read a long `resources:` list. Anything else outside the lists is
 /// left to that check.
-pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
+///
+/// `prior` is a scanned text much like this one, whose list entries may be
+/// reused (see [`reused`]).
+pub(super) fn scan<'a>(
+    src: &'a str,
+    prior: Option<&Document<'_>>,
+) -> Option<(Document<'a>, Vec<Range<usize>>)> {
     let bytes = src.as_bytes();
     // Tabs (YAML allows them in places, but they complicate columns) and
     // NUL are controls, which `printable` finds. A CR that doesn't end a
@@ -45,6 +51,7 @@ pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
         eol: Eol::detect(src),
         keys: Vec::new(),
         lists: Vec::new(),
+        scanned: true,
     };
     let mut vouched = Vec::new();
     let mut lines = Lines::new(src, body_start);
@@ -63,7 +70,8 @@ pub(super) fn scan(src: &str) -> Option<(Document<'_>, Vec<Range<usize>>)> {
             if doc.list(schema.key).is_some() || !is_trivia(rest) {
                 return None;
             }
-            let list = block_list(src, schema, &line, &mut lines)?;
+            let prior = prior.and_then(|p| Some((p.src, p.list(schema.key)?)));
+            let list = block_list(src, schema, &line, &mut lines, prior)?;
             doc.lists.push(list);
         } else if ListSchema::for_key(&key.to_ascii_lowercase()).is_some()
             || !simple_inline_value(rest)
@@ -177,11 +185,13 @@ impl<'a> Lines<'a> {
         })
     }
 
-    /// How many lines from `start` on are sequence items at column `indent`:
-    /// at least the list's entries. Reserving that many up front spares the
-    /// copies a growing vector makes, and the fresh pages each copy touches
-    /// (on a large list, most of the driver's page faults); capacity never
-    /// written to costs address space, not memory.
+    /// How many lines from `start` to the next top-level key are sequence
+    /// items at column `indent`: at least the list's entries. Reserving that
+    /// many up front spares the copies a growing vector makes, and the fresh
+    /// pages each copy touches (on a large list, most of the driver's page
+    /// faults). Counting past the list would reserve address space for the
+    /// items of the keys after it, which a limit on it (`ulimit -v`) may not
+    /// have to spare.
     fn items_from(&self, start: usize, indent: usize) -> usize {
         let bytes = self.src.as_bytes();
         let item = |at: usize| {
@@ -190,7 +200,19 @@ impl<'a> Lines<'a> {
                 .is_some_and(|b| b.iter().all(|&c| c == b' '))
                 && bytes.get(at + indent..at + indent + 2) == Some(b"- ")
         };
-        1 + self.breaks.after(start).filter(|&nl| item(nl + 1)).count()
+        let key = |at: usize| {
+            !matches!(
+                bytes.get(at),
+                None | Some(b' ' | b'-' | b'#' | b'\r' | b'\n')
+            )
+        };
+        1 + self
+            .breaks
+            .after(start)
+            .map(|nl| nl + 1)
+            .take_while(|&at| !key(at))
+            .filter(|&at| item(at))
+            .count()
     }
 }
 
@@ -231,6 +253,26 @@ impl Breaks {
             word = *self.0.get(w)?;
         }
         Some(w * 64 + word.trailing_zeros() as usize)
+    }
+
+    /// How many line feeds `range` holds.
+    fn count(&self, range: Range<usize>) -> usize {
+        if range.is_empty() {
+            return 0;
+        }
+        let (first, last) = (range.start / 64, (range.end - 1) / 64);
+        let mut n = 0;
+        for w in first..=last {
+            let mut word = self.0.get(w).copied().unwrap_or(0);
+            if w == first {
+                word &= u64::MAX << (range.start % 64);
+            }
+            if w == last {
+                word &= u64::MAX >> (63 - (range.end - 1) % 64);
+            }
+            n += word.count_ones() as usize;
+        }
+        n
     }
 
     /// The line feeds at or after `from`, in order.
@@ -349,6 +391,7 @@ fn block_list<'a>(
     schema: &ListSchema,
     key_line: &Line<'a>,
     lines: &mut Lines<'a>,
+    prior: Option<(&str, &KeyedList<'_>)>,
 ) -> Option<KeyedList<'a>> {
     let region_start = key_line.start;
     let header_end = key_line.start + key_line.text.len();
@@ -356,7 +399,17 @@ fn block_list<'a>(
     let mut dash_col = None;
     let mut key_col = 0;
     let mut prev_end = header_end;
-    while let Some((line, indent)) = peek_content(lines) {
+    loop {
+        if let (Some(prior), Some(dash_col)) = (prior, dash_col)
+            && let Some(entry) = reused(lines, prior, entries.len(), (dash_col, key_col))
+        {
+            prev_end = entry.span.end;
+            entries.push(entry);
+            continue;
+        }
+        let Some((line, indent)) = peek_content(lines) else {
+            break;
+        };
         let text = line.text;
         let rest = &text[indent..];
         if indent == 0 && !rest.starts_with('-') {
@@ -406,6 +459,52 @@ fn block_list<'a>(
         style: Style::Block { dash_col, key_col },
         entries,
     })
+}
+
+/// The prior list's entry `next` (the index the next entry takes), moved
+/// here, when the text from here on starts with the prior's text of that
+/// entry, line break included; the lines it covers are consumed.
+///
+/// That is exactly what scanning them would give. Within a block list with
+/// the same columns, how a line reads depends on the line alone, and the
+/// chunk is whole lines: it starts where an entry's span starts (after the
+/// previous entry's last line) and runs through its `- ` line to the line
+/// break of its last line. What comes after the chunk is read as usual: a
+/// field line there joins the entry, as it would have. Without the line
+/// break, a chunk could match the start of a longer last line.
+fn reused<'a>(
+    lines: &mut Lines<'a>,
+    (psrc, plist): (&str, &KeyedList<'_>),
+    next: usize,
+    (dash_col, key_col): (usize, usize),
+) -> Option<Entry<'a>> {
+    let entry = plist.entries.get(next)?;
+    if lines.peeked.is_some() || plist.style != (Style::Block { dash_col, key_col }) {
+        return None;
+    }
+    let chunk = &psrc.as_bytes()[entry.span.start..next_line(psrc, entry.span.end)];
+    let at = lines.at;
+    if chunk.last() != Some(&b'\n') || !lines.src.as_bytes()[at..].starts_with(chunk) {
+        return None;
+    }
+    let before_dash = lines
+        .breaks
+        .count(at..at + (entry.start - entry.span.start));
+    let moved = entry.moved(
+        isize::try_from(at).ok()? - isize::try_from(entry.span.start).ok()?,
+        lines.number + 1 + before_dash,
+    );
+    lines.number += lines.breaks.count(at..at + chunk.len());
+    lines.at = at + chunk.len();
+    #[cfg(test)]
+    REUSED.set(REUSED.get() + 1);
+    Some(moved)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many entries [`reused`] has taken, for the tests to see it work.
+    static REUSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// `key: scalar` starting at byte column `col` of `line`: the key, and the
@@ -505,7 +604,7 @@ mod tests {
             };
             total += 1;
             let Some((fast, _)) =
-                super::scan(src).filter(|(d, _)| locate::locate(&d.without_lists()).is_ok())
+                super::scan(src, None).filter(|(d, _)| locate::locate(&d.without_lists()).is_ok())
             else {
                 continue;
             };
@@ -589,7 +688,7 @@ mod tests {
                     let src = format!(
                         "apiVersion: v1\nresources:\n{indent}{first}\n{indent}{second}\nkind: K\n"
                     );
-                    let Some((_, vouched)) = super::scan(&src) else {
+                    let Some((_, vouched)) = super::scan(&src, None) else {
                         continue;
                     };
                     seen += usize::from(!vouched.is_empty());
@@ -601,5 +700,95 @@ mod tests {
             }
         }
         assert!(seen > 100, "only {seen} files had vouched lines");
+    }
+
+    /// Reusing a prior scan's entries gives exactly the scan without it:
+    /// on every corpus file with a block list, and on each variant made by
+    /// deleting, doubling or changing one line, or putting a comment, a
+    /// field or an entry before it, scanned with the original as the prior
+    /// and the other way round.
+    #[test]
+    fn reusing_a_prior_scan_changes_nothing() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/kustomize/files");
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let read = |text: &str, prior: Option<&crate::kustomization::Document<'_>>| {
+            format!("{:?}", super::scan(text, prior))
+        };
+        let (mut variants, mut reused) = (0, 0);
+        for e in rd {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            let Ok(src) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            let Some((doc, _)) = super::scan(src, None) else {
+                continue;
+            };
+            // The lines of the lists with three entries or more, and the
+            // line after each.
+            let mut at = Vec::new();
+            for l in doc.lists.iter().filter(|l| l.entries.len() > 2) {
+                let first = src[..l.region.start].matches('\n').count();
+                let last = first + src[l.region.clone()].matches('\n').count() + 1;
+                at.extend(first..=last);
+            }
+            let lines: Vec<&str> = src.split_inclusive('\n').collect();
+            for i in at.into_iter().filter(|&i| i < lines.len()) {
+                let indent = lines[i].len() - lines[i].trim_start_matches(' ').len();
+                let pad = " ".repeat(indent);
+                let edits = [
+                    String::new(),
+                    format!("{}{}", lines[i], lines[i]),
+                    lines[i].replacen(|c: char| c.is_ascii_alphanumeric(), "Z", 1),
+                    lines[i].replacen('\n', "9\n", 1),
+                    format!("{pad}# c\n{}", lines[i]),
+                    format!("{pad}  extra: x\n{}", lines[i]),
+                    format!("{pad}- name: added\n{}", lines[i]),
+                ];
+                for edit in edits {
+                    let mut variant = lines.clone();
+                    variant[i] = &edit;
+                    let mut variant = variant.concat();
+                    // The last line, also without its line break.
+                    if i + 1 == lines.len() && edit.ends_with('\n') {
+                        variant.pop();
+                    }
+                    let Some((vdoc, _)) = super::scan(&variant, None) else {
+                        continue;
+                    };
+                    variants += 1;
+                    let before = super::REUSED.get();
+                    assert_eq!(
+                        read(&variant, Some(&doc)),
+                        read(&variant, None),
+                        "{variant}"
+                    );
+                    assert_eq!(read(src, Some(&vdoc)), read(src, None), "{src}");
+                    reused += usize::from(super::REUSED.get() > before);
+                    // A prior whose last line has no line break.
+                    if i + 1 == lines.len()
+                        && let Some(cut) = src.strip_suffix('\n')
+                        && let Some((cut_doc, _)) = super::scan(cut, None)
+                    {
+                        assert_eq!(
+                            read(&variant, Some(&cut_doc)),
+                            read(&variant, None),
+                            "{variant}"
+                        );
+                    }
+                }
+            }
+        }
+        // The comparison is worth something only if entries were reused.
+        assert!(
+            variants == 0 || reused * 2 > variants,
+            "entries were reused in only {reused} of {variants} variants"
+        );
+        assert!(
+            variants == 0 || variants > 1000,
+            "only {variants} variants were scanned"
+        );
     }
 }

@@ -62,6 +62,9 @@ pub struct Document<'a> {
     pub keys: Vec<TopKey>,
     /// The keyed lists present (`images:`, `replicas:`), in source order.
     pub lists: Vec<KeyedList<'a>>,
+    /// Whether the line scanner read the lists: a scan of a similar text may
+    /// then reuse their entries (see [`Document::scan_lists_like`]).
+    pub scanned: bool,
 }
 
 /// One top-level key.
@@ -296,6 +299,22 @@ impl Span {
     }
 }
 
+impl Span {
+    /// The span moved by `delta` bytes.
+    fn shifted(self, delta: isize) -> Self {
+        Self::from(shift(self.range(), delta))
+    }
+}
+
+/// `r` moved by `delta` bytes, within the source it was moved into.
+fn shift(r: Range<usize>, delta: isize) -> Range<usize> {
+    let at = |n: usize| {
+        n.checked_add_signed(delta)
+            .expect("a moved span stays in its source")
+    };
+    at(r.start)..at(r.end)
+}
+
 impl From<Range<usize>> for Span {
     fn from(r: Range<usize>) -> Self {
         Self {
@@ -321,6 +340,27 @@ impl Document<'_> {
 }
 
 impl<'a> Entry<'a> {
+    /// The same entry moved by `delta` bytes to 1-based `line`, in another
+    /// source whose text there is the same.
+    pub fn moved<'b>(&self, delta: isize, line: usize) -> Entry<'b> {
+        let mut fields = Fields::new();
+        for f in &self.fields {
+            fields.push(Field {
+                key_at: f.key_at.shifted(delta),
+                value_at: f.value_at.shifted(delta),
+                key_quoted: f.key_quoted,
+                value_quoted: f.value_quoted,
+                src: PhantomData,
+            });
+        }
+        Entry {
+            span: shift(self.span.clone(), delta),
+            start: shift(self.start..self.start, delta).start,
+            line,
+            fields,
+        }
+    }
+
     /// The field named `key`; `src` is the entry's source.
     pub fn field(&self, src: &str, key: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.key_is(src, key))
@@ -372,7 +412,15 @@ impl<'a> Document<'a> {
     /// full parse of the text around them to [`Scanned::validate`], which
     /// several documents can share.
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
-        match fast::scan(src) {
+        Self::scan_lists_like(src, None)
+    }
+
+    /// [`Self::scan_lists`] of a text that is mostly `prior`'s (a side and
+    /// the merge base, the merge result and a side): list entries whose
+    /// text is byte for byte the prior's are taken from it, not scanned
+    /// again.
+    pub fn scan_lists_like(src: &'a str, prior: Option<&Document<'_>>) -> Scanned<'a> {
+        match fast::scan(src, prior.filter(|p| p.scanned)) {
             Some((doc, vouched)) => Scanned::Fast { doc, vouched },
             None => Scanned::Full(locate::locate(src)),
         }

@@ -208,14 +208,19 @@ fn clean(bytes: &[u8]) -> Outcome {
     }
 }
 
-fn scan<'a>(which: Which, bytes: &'a [u8]) -> Result<Scanned<'a>, Fallback> {
+/// Scans one input; `prior` is the base's scan, when this is a side.
+fn scan<'a>(
+    which: Which,
+    bytes: &'a [u8],
+    prior: Option<&Document<'_>>,
+) -> Result<Scanned<'a>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
     if memchr::memmem::find(src.as_bytes(), PLACEHOLDER_PREFIX.as_bytes()).is_some() {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
     }
-    Ok(Document::scan_lists(src))
+    Ok(Document::scan_lists_like(src, prior))
 }
 
 /// `text` without the line that holds `needle` (its line break included).
@@ -252,27 +257,29 @@ fn structured<'a>(
         }
         _ => {}
     }
-    // Scanning dominates on large files, and the three sides are independent;
-    // on small ones a thread costs more than it saves.
-    let scanned = if base.len() + current.len() + other.len() < PARALLEL_FROM {
-        [
-            scan(Which::Base, base),
-            scan(Which::Current, current),
-            scan(Which::Other, other),
-        ]
+    // Scanning dominates on large files. The sides are mostly the base's
+    // text, and reuse its scan; they are independent of each other, though
+    // on small files a thread costs more than it saves.
+    let o = scan(Which::Base, base, None);
+    let prior = match &o {
+        Ok(Scanned::Fast { doc, .. }) => Some(doc),
+        _ => None,
+    };
+    let (a, b) = if base.len() + current.len() + other.len() < PARALLEL_FROM {
+        (
+            scan(Which::Current, current, prior),
+            scan(Which::Other, other, prior),
+        )
     } else {
-        let [o, a, b] = std::thread::scope(|s| {
-            let o = s.spawn(|| scan(Which::Base, base));
-            let a = s.spawn(|| scan(Which::Current, current));
-            let b = scan(Which::Other, other);
-            [o.join(), a.join(), Ok(b)]
-        });
-        [o, a, b].map(|r| r.unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        std::thread::scope(|s| {
+            let a = s.spawn(|| scan(Which::Current, current, prior));
+            let b = scan(Which::Other, other, prior);
+            (a.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), b)
+        })
     };
     // The text around the lists is usually the same on every side: one full
     // parse of it serves all three, and the result.
     let mut valid = Vec::new();
-    let [o, a, b] = scanned;
     let docs = [(Which::Base, o), (Which::Current, a), (Which::Other, b)].map(|(which, s)| {
         s.and_then(|s| {
             s.validate(&mut valid)
@@ -382,6 +389,7 @@ fn structured<'a>(
     if conflicts == 0 {
         verify(
             docs.each_ref().map(|d| d.src),
+            &docs[1],
             &merged,
             &merged_rest,
             &plans,
@@ -450,12 +458,14 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 /// `srcs` are the inputs the plans index.
 fn verify(
     srcs: [&str; 3],
+    current: &Document<'_>,
     merged: &str,
     merged_rest: &str,
     plans: &[(&str, Option<keyed::Plan<'_>>)],
     valid: &mut Vec<String>,
 ) -> Result<(), Fallback> {
-    let doc = Document::scan_lists(merged).validate(valid).map_err(|e| {
+    // The result is mostly the current side's text, whose scan it reuses.
+    let doc = Document::scan_lists_like(merged, Some(current)).validate(valid).map_err(|e| {
         Fallback(format!(
             "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
         ))

@@ -462,11 +462,11 @@ fn a_hundred_megabytes() {
     );
 }
 
-/// A million one-character `resources:` items after the images: the line
-/// scanner reserves room for the list's entries by counting sequence items,
-/// and here that count is the resources', hundreds of MB of address space.
-/// Under an address-space limit the reservation fails; the driver must grow
-/// the list instead of aborting (it used to die with SIGABRT, exit 134).
+/// A million one-character `resources:` items after the images, under an
+/// address-space limit. The line scanner reserves room for a list's entries
+/// by counting its sequence items; it once counted the resources' too, and
+/// the driver died with SIGABRT (exit 134) when the reservation, or an
+/// allocation after it, exceeded the limit.
 #[test]
 fn an_address_space_limit_does_not_abort_the_driver() {
     let sb = Sandbox::new();
@@ -481,8 +481,8 @@ fn an_address_space_limit_does_not_abort_the_driver() {
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
     );
     // 160 MB of address space: half as much again as the merge needs (it
-    // runs in 100 MB), and well under the count's reservation (a million
-    // entries of some 280 bytes).
+    // runs in 100 MB), and less than a reservation for a million entries
+    // plus the merge.
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg("ulimit -v 160000 && exec \"$0\" merge base current other 7 kustomization.yaml")
