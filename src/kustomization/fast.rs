@@ -261,18 +261,13 @@ impl Breaks {
             return 0;
         }
         let (first, last) = (range.start / 64, (range.end - 1) / 64);
-        let mut n = 0;
-        for w in first..=last {
-            let mut word = self.0.get(w).copied().unwrap_or(0);
-            if w == first {
-                word &= u64::MAX << (range.start % 64);
-            }
-            if w == last {
-                word &= u64::MAX >> (63 - (range.end - 1) % 64);
-            }
-            n += word.count_ones() as usize;
+        let head = u64::MAX << (range.start % 64);
+        let tail = u64::MAX >> (63 - (range.end - 1) % 64);
+        if first == last {
+            return (self.0[first] & head & tail).count_ones() as usize;
         }
-        n
+        let middle: u32 = self.0[first + 1..last].iter().map(|w| w.count_ones()).sum();
+        ((self.0[first] & head).count_ones() + middle + (self.0[last] & tail).count_ones()) as usize
     }
 
     /// The line feeds at or after `from`, in order.
@@ -487,9 +482,13 @@ fn reused<'a>(
     if chunk.last() != Some(&b'\n') || !lines.src.as_bytes()[at..].starts_with(chunk) {
         return None;
     }
-    let before_dash = lines
-        .breaks
-        .count(at..at + (entry.start - entry.span.start));
+    // Most entries' spans start on their `- ` line.
+    let lead = entry.start - entry.span.start;
+    let before_dash = if lead == dash_col {
+        0
+    } else {
+        lines.breaks.count(at..at + lead)
+    };
     let moved = entry.moved(
         isize::try_from(at).ok()? - isize::try_from(entry.span.start).ok()?,
         lines.number + 1 + before_dash,

@@ -201,6 +201,15 @@ impl<'a> std::ops::Deref for Fields<'a> {
     }
 }
 
+impl std::ops::DerefMut for Fields<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Inline { len, items } => &mut items[..usize::from(*len)],
+            Self::Heap(heap) => heap,
+        }
+    }
+}
+
 /// A `key: scalar` pair inside an entry, as spans of its source.
 ///
 /// A large list holds tens of thousands of fields, and their size was most
@@ -241,17 +250,31 @@ impl<'a> Field<'a> {
     }
 
     /// The key, read from `src` (the source the field was parsed from).
+    #[inline]
     pub fn key<'s>(&self, src: &'s str) -> &'s str {
         unquote(src, self.key_at, self.key_quoted)
     }
 
     /// The value, read from `src` (the source the field was parsed from).
+    #[inline]
     pub fn value<'s>(&self, src: &'s str) -> &'s str {
         unquote(src, self.value_at, self.value_quoted)
     }
 
+    /// The same spans, for a source of another lifetime (see [`Entry::moved`]).
+    fn recast<'b>(self) -> Field<'b> {
+        Field {
+            key_at: self.key_at,
+            value_at: self.value_at,
+            key_quoted: self.key_quoted,
+            value_quoted: self.value_quoted,
+            src: PhantomData,
+        }
+    }
+
     /// Whether the key is `key`; cheaper than comparing [`Self::key`], since
     /// most keys differ in length.
+    #[inline]
     pub fn key_is(&self, src: &str, key: &str) -> bool {
         let quotes = 2 * usize::from(self.key_quoted);
         self.key_span().len() == key.len() + quotes && self.key(src) == key
@@ -300,9 +323,15 @@ impl Span {
 }
 
 impl Span {
-    /// The span moved by `delta` bytes.
+    /// The span moved by `delta` bytes. Modulo 2^32, which is exact: the
+    /// moved span lies in a source shorter than [`MAX_LEN`].
     fn shifted(self, delta: isize) -> Self {
-        Self::from(shift(self.range(), delta))
+        // Two's complement: the low 32 bits of `delta` add modulo 2^32.
+        let d = delta as u32;
+        Self {
+            start: self.start.wrapping_add(d),
+            end: self.end.wrapping_add(d),
+        }
     }
 }
 
@@ -343,15 +372,16 @@ impl<'a> Entry<'a> {
     /// The same entry moved by `delta` bytes to 1-based `line`, in another
     /// source whose text there is the same.
     pub fn moved<'b>(&self, delta: isize, line: usize) -> Entry<'b> {
-        let mut fields = Fields::new();
-        for f in &self.fields {
-            fields.push(Field {
-                key_at: f.key_at.shifted(delta),
-                value_at: f.value_at.shifted(delta),
-                key_quoted: f.key_quoted,
-                value_quoted: f.value_quoted,
-                src: PhantomData,
-            });
+        let mut fields: Fields<'b> = match &self.fields {
+            Fields::Inline { len, items } => Fields::Inline {
+                len: *len,
+                items: items.map(Field::recast),
+            },
+            Fields::Heap(heap) => Fields::Heap(heap.iter().copied().map(Field::recast).collect()),
+        };
+        for f in fields.iter_mut() {
+            f.key_at = f.key_at.shifted(delta);
+            f.value_at = f.value_at.shifted(delta);
         }
         Entry {
             span: shift(self.span.clone(), delta),
