@@ -154,8 +154,12 @@ impl Side<'_> {
     }
 }
 
-/// Total input size from which the three sides are parsed on threads.
-const PARALLEL_FROM: usize = 256 * 1024;
+/// Total input size from which the two sides are scanned on two threads.
+/// Since the sides reuse the base's scan, a thread pays off only on large
+/// inputs: interleaved runs against `git merge-file` gave 0.96x with a
+/// thread and 0.92x without at 1,000 images (0.3 MB), and 0.79x with and
+/// 0.86x without at 10,000 (2.9 MB).
+const PARALLEL_FROM: usize = 1 << 20;
 
 /// Merges `base`, `current` and `other`. Never panics: a panic in the
 /// structured merge is caught and reported as a fallback. Errors only when
