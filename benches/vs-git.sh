@@ -8,20 +8,23 @@
 # Each input is what a push race produces: both sides bump different images
 # (20 each, fewer in a small file) and append one image. Git conflicts on the
 # two appends; kustomerge merges them. Times are wall-clock medians of whole
-# processes (hyperfine when installed, else a loop of `date +%s%N`), so they
-# include start-up; peak memory is the maximum RSS from `/usr/bin/time`.
+# processes, so they include start-up; peak memory is the maximum RSS from
+# `/usr/bin/time`. kustomerge and git run interleaved, in alternating order,
+# so that a shared machine's changing load hits both alike: run one after
+# the other, the same pair came out anywhere from 0.85x to 1.34x. The ratio
+# column is the median of the per-pair ratios.
 #
-# Usage: benches/vs-git.sh [RUNS]   (default 30; mergiraf gets at most 5)
-# Needs: cargo, git; optional: hyperfine, /usr/bin/time (Debian: time), mergiraf.
+# Usage: benches/vs-git.sh [RUNS]   (default 60; mergiraf gets at most 5)
+# Needs: bash 5, cargo, git; optional: /usr/bin/time (Debian: time), mergiraf.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export LC_ALL=C # a decimal point in $EPOCHREALTIME
 
-RUNS=${1:-30}
+RUNS=${1:-60}
 cargo build --release --quiet
 BIN="${CARGO_TARGET_DIR:-target}/release/kustomerge"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-HAVE_HYPERFINE=$(command -v hyperfine >/dev/null && echo 1 || echo 0)
 HAVE_TIME=$([ -x /usr/bin/time ] && echo 1 || echo 0)
 HAVE_MERGIRAF=$(command -v mergiraf >/dev/null && echo 1 || echo 0)
 
@@ -49,26 +52,45 @@ gen() {
     }'
 }
 
-# median_ms DIR NAME RUNS CMD...: median wall time of CMD in milliseconds.
-# The current side is copied afresh before every run, since the driver
-# writes its result there.
+# run_us DIR CMD...: sets $us to the wall time of one run of CMD in
+# microseconds, on a fresh copy of the current side (the driver writes its
+# result there). A variable, not output: a subshell per run would add its
+# fork to every sample.
+run_us() {
+    local dir=$1 s e
+    shift
+    cp "$dir/a" "$dir/cur"
+    s=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || true
+    e=$EPOCHREALTIME
+    us=$(( ${e/./} - ${s/./} ))
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# pair_ms DIR RUNS: "K G R": kustomerge's and git's median in milliseconds,
+# and the median ratio of runs taken in pairs, in alternating order.
+pair_ms() {
+    local dir=$1 runs=$2 i k g us
+    local ks=() gs=() rs=()
+    for ((i = 0; i < runs + 2; i++)); do
+        if ((i % 2)); then
+            run_us "$dir" "${km[@]}"; k=$us; run_us "$dir" "${gm[@]}"; g=$us
+        else
+            run_us "$dir" "${gm[@]}"; g=$us; run_us "$dir" "${km[@]}"; k=$us
+        fi
+        ((i < 2)) && continue # warm-up
+        ks+=("$k"); gs+=("$g"); rs+=("$k $g")
+    done
+    echo "$(printf '%s\n' "${ks[@]}" | median) $(printf '%s\n' "${gs[@]}" | median) $(printf '%s\n' "${rs[@]}" | awk '{ print $1 / $2 }' | median)" |
+        awk '{ printf "%.3f %.3f %.2f\n", $1 / 1000, $2 / 1000, $3 }'
+}
+
+# median_ms DIR RUNS CMD...: median wall time of CMD in milliseconds.
 median_ms() {
-    local dir=$1 name=$2 runs=$3
-    shift 3
-    if [ "$HAVE_HYPERFINE" = 1 ]; then
-        hyperfine -N -i --warmup 2 --runs "$runs" --prepare "cp $dir/a $dir/cur" \
-            --export-json "$dir/$name.json" "$*" >/dev/null 2>&1
-        jq '.results[0].median * 1000' "$dir/$name.json"
-    else
-        local t=()
-        for _ in $(seq "$runs"); do
-            cp "$dir/a" "$dir/cur"
-            local s; s=$(date +%s%N)
-            "$@" >/dev/null 2>&1 || true
-            t+=($(( $(date +%s%N) - s )))
-        done
-        printf '%s\n' "${t[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "%.3f\n", v[int((NR + 1) / 2)] / 1e6 }'
-    fi
+    local dir=$1 runs=$2 us
+    shift 2
+    for _ in $(seq "$runs"); do run_us "$dir" "$@"; echo "$us"; done | median | awk '{ printf "%.3f\n", $1 / 1000 }'
 }
 
 # peak_mib DIR CMD...: maximum RSS of one run, in MiB.
@@ -109,17 +131,16 @@ for spec in "50-line file:13:5" "10 images:10:1" "100 images:100:1" "1,000 image
 
     cp "$dir/a" "$dir/cur"; code=0; "${km[@]}" 2>/dev/null || code=$?; k_out=$(outcome $code)
     cp "$dir/a" "$dir/cur"; code=0; "${gm[@]}" >/dev/null 2>&1 || code=$?; g_out=$(outcome $code)
-    k_ms=$(median_ms "$dir" k "$RUNS" "${km[@]}")
-    g_ms=$(median_ms "$dir" g "$RUNS" "${gm[@]}")
+    read -r k_ms g_ms ratio <<<"$(pair_ms "$dir" "$RUNS")"
     k_rss=$(peak_mib "$dir" "${km[@]}")
     g_rss=$(peak_mib "$dir" "${gm[@]}")
-    row=$(printf '| %s | %s | %.2f | %.2f | %.2f× |' "$label" "$lines" "$k_ms" "$g_ms" "$(awk -v a="$k_ms" -v b="$g_ms" 'BEGIN { print a / b }')")
+    row=$(printf '| %s | %s | %.2f | %.2f | %.2f× |' "$label" "$lines" "$k_ms" "$g_ms" "$ratio")
     rss="$k_rss / $g_rss"
     result="$k_out / $g_out"
     if [ "$HAVE_MERGIRAF" = 1 ]; then
         m_runs=$(( RUNS < 5 ? RUNS : 5 ))
         cp "$dir/a" "$dir/cur"; code=0; "${mm[@]}" >/dev/null 2>&1 || code=$?; m_out=$(outcome $code)
-        m_ms=$(median_ms "$dir" m "$m_runs" "${mm[@]}")
+        m_ms=$(median_ms "$dir" "$m_runs" "${mm[@]}")
         m_rss=$(peak_mib "$dir" "${mm[@]}")
         row+=$(printf ' %.2f | %.1f× |' "$m_ms" "$(awk -v a="$m_ms" -v b="$k_ms" 'BEGIN { print a / b }')")
         rss+=" / $m_rss"
@@ -127,5 +148,4 @@ for spec in "50-line file:13:5" "10 images:10:1" "100 images:100:1" "1,000 image
     fi
     echo "$row $rss | $result |"
 done
-[ "$HAVE_HYPERFINE" = 1 ] || echo "(hyperfine not installed: medians of a date +%s%N loop)"
 [ "$HAVE_TIME" = 1 ] || echo "(/usr/bin/time not installed: no peak memory)"
