@@ -3,8 +3,9 @@
 //!
 //! 1. Trivial cases (a side equal to the base, or both sides equal) take the
 //!    changed side verbatim.
-//! 2. Each side is parsed into byte spans ([`Document`]). Each keyed list's
-//!    region is swapped for a placeholder line, giving each side's *rest*.
+//! 2. Each side is parsed into byte spans ([`Document`]), reusing the base's
+//!    scan where a side's text is the base's. Each keyed list's region is
+//!    swapped for a placeholder line, giving each side's *rest*.
 //! 3. The rests merge by the three-way rule; only when both changed does
 //!    `git merge-file` run on them (with git's labels, marker size and the
 //!    repo's conflict style).
