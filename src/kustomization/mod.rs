@@ -133,9 +133,9 @@ pub struct Entry<'a> {
 }
 
 /// An entry's fields: up to four (`name`, `newName`, `newTag`, `digest`)
-/// stored in the entry itself, more on the heap. A large list holds tens of thousands
-/// of entries, and a heap allocation for each was a fifth of a large merge's
-/// time. Reads go through the slice it dereferences to.
+/// stored in the entry itself, more on the heap. A large list holds tens of
+/// thousands of entries, and a heap allocation for each was a fifth of a
+/// large merge's time. Reads go through the slice it dereferences to.
 #[derive(Debug, Clone)]
 pub enum Fields<'a> {
     /// The first `len` of `items` are the fields; the rest are blank.
@@ -335,13 +335,10 @@ impl Span {
     }
 }
 
-/// `r` moved by `delta` bytes, within the source it was moved into.
-fn shift(r: Range<usize>, delta: isize) -> Range<usize> {
-    let at = |n: usize| {
-        n.checked_add_signed(delta)
-            .expect("a moved span stays in its source")
-    };
-    at(r.start)..at(r.end)
+/// Offset `n` moved by `delta` bytes, within the source it was moved into.
+fn shift(n: usize, delta: isize) -> usize {
+    n.checked_add_signed(delta)
+        .expect("a moved offset stays in its source")
 }
 
 impl From<Range<usize>> for Span {
@@ -384,8 +381,8 @@ impl<'a> Entry<'a> {
             f.value_at = f.value_at.shifted(delta);
         }
         Entry {
-            span: shift(self.span.clone(), delta),
-            start: shift(self.start..self.start, delta).start,
+            span: shift(self.span.start, delta)..shift(self.span.end, delta),
+            start: shift(self.start, delta),
             line,
             fields,
         }
