@@ -53,6 +53,23 @@ fn push(sb: &Sandbox, repo: &Path, extra: &[&str]) -> (Output, Value) {
     (out, json)
 }
 
+/// The shape a push race starts from: clone `a` has landed `landed` on the
+/// remote's main, and clone `b` holds `pending`, committed on the old tip.
+/// Each edit is (from, to, message), as for [`commit_edit`]. Returns the
+/// remote and `b`.
+fn raced(
+    sb: &Sandbox,
+    landed: (&str, &str, &str),
+    pending: (&str, &str, &str),
+) -> (PathBuf, PathBuf) {
+    let bare = remote(sb);
+    let (a, b) = (clone(sb, &bare, "a"), clone(sb, &bare, "b"));
+    commit_edit(sb, &a, landed.0, landed.1, landed.2);
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    commit_edit(sb, &b, pending.0, pending.1, pending.2);
+    (bare, b)
+}
+
 fn remote_overlay(sb: &Sandbox, bare: &Path) -> String {
     sb.git(bare, &["show", &format!("main:{OVERLAY}")])
 }
@@ -109,23 +126,19 @@ fn twenty_parallel_jobs_all_land_on_a_flow_list() {
 #[test]
 fn commits_without_trailers_are_rebased_through_the_driver() {
     let sb = Sandbox::new();
-    let bare = remote(&sb);
-    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
     let last = "  - name: registry.example.com/shop/svc-02\n    newTag: 1.0.0\n";
-    commit_edit(
+    let (bare, b) = raced(
         &sb,
-        &a,
-        last,
-        &format!("{last}  - name: cache\n    newTag: 7.2.0\n"),
-        "add cache",
-    );
-    sb.git(&a, &["push", "-q", "origin", "main"]);
-    commit_edit(
-        &sb,
-        &b,
-        last,
-        &format!("{last}  - name: search\n    newTag: 8.1.0\n"),
-        "add search",
+        (
+            last,
+            &format!("{last}  - name: cache\n    newTag: 7.2.0\n"),
+            "add cache",
+        ),
+        (
+            last,
+            &format!("{last}  - name: search\n    newTag: 8.1.0\n"),
+            "add search",
+        ),
     );
 
     let (out, json) = push(&sb, &b, &[]);
@@ -146,23 +159,11 @@ fn commits_without_trailers_are_rebased_through_the_driver() {
 #[test]
 fn same_image_newest_lets_the_higher_version_win_while_rebasing() {
     let sb = Sandbox::new();
-    let bare = remote(&sb);
-    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
     let svc = "name: registry.example.com/shop/svc-02\n    newTag:";
-    commit_edit(
+    let (bare, b) = raced(
         &sb,
-        &a,
-        &format!("{svc} 1.0.0"),
-        &format!("{svc} 1.1.0"),
-        "1.1.0",
-    );
-    sb.git(&a, &["push", "-q", "origin", "main"]);
-    commit_edit(
-        &sb,
-        &b,
-        &format!("{svc} 1.0.0"),
-        &format!("{svc} 1.2.0"),
-        "1.2.0",
+        (&format!("{svc} 1.0.0"), &format!("{svc} 1.1.0"), "1.1.0"),
+        (&format!("{svc} 1.0.0"), &format!("{svc} 1.2.0"), "1.2.0"),
     );
 
     let (out, json) = push(&sb, &b, &[]);
@@ -181,22 +182,10 @@ fn same_image_newest_lets_the_higher_version_win_while_rebasing() {
 #[test]
 fn a_real_conflict_aborts_the_rebase_and_exits_4() {
     let sb = Sandbox::new();
-    let bare = remote(&sb);
-    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
-    commit_edit(
+    let (bare, b) = raced(
         &sb,
-        &a,
-        "namespace: shop-prod",
-        "namespace: shop-blue",
-        "blue",
-    );
-    sb.git(&a, &["push", "-q", "origin", "main"]);
-    commit_edit(
-        &sb,
-        &b,
-        "namespace: shop-prod",
-        "namespace: shop-green",
-        "green",
+        ("namespace: shop-prod", "namespace: shop-blue", "blue"),
+        ("namespace: shop-prod", "namespace: shop-green", "green"),
     );
     let ours = rev(&sb, &b, "HEAD");
 
