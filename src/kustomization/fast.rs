@@ -232,9 +232,9 @@ impl<'a> Iterator for Lines<'a> {
 }
 
 /// Where the line feeds are: bit `i % 64` of word `i / 64` is set when byte
-/// `i` is one. Found for the whole text in one pass that the compiler
-/// vectorises, so that a line's end is a bit scan: a byte search called per
-/// line cost more than the rest of reading the line.
+/// `i` is one. Found for the whole text in one pass, eight bytes at a time
+/// (see [`line_feeds`]), so that a line's end is a bit scan: a byte search
+/// called per line cost more than the rest of reading the line.
 struct Breaks(Vec<u64>);
 
 impl Breaks {
@@ -401,9 +401,12 @@ fn block_list<'a>(
     let mut dash_col = None;
     let mut key_col = 0;
     let mut prev_end = header_end;
+    // A prior list is reusable once this list's first entry shows it has the
+    // same columns (see `reused`).
+    let mut reusable = None;
     loop {
-        if let (Some(prior), Some(dash_col)) = (prior, dash_col)
-            && let Some(entry) = reused(lines, prior, entries.len(), (dash_col, key_col))
+        if let Some(prior) = reusable
+            && let Some(entry) = reused(lines, prior, entries.len())
         {
             prev_end = entry.span.end;
             entries.push(entry);
@@ -426,6 +429,11 @@ fn block_list<'a>(
             }
             if entries.is_empty() {
                 key_col = col;
+                let style = Style::Block {
+                    dash_col: indent,
+                    key_col,
+                };
+                reusable = prior.filter(|(_, l)| l.style == style);
                 // A failed reservation (address space may be limited) only
                 // means growing.
                 let _ = entries.try_reserve_exact(lines.items_from(line.start, indent));
@@ -468,7 +476,8 @@ fn block_list<'a>(
 /// entry, line break included; the lines it covers are consumed.
 ///
 /// That is exactly what scanning them would give. Within a block list with
-/// the same columns, how a line reads depends on the line alone, and the
+/// the same columns (the caller checks the prior's), how a line reads
+/// depends on the line alone, and the
 /// chunk is whole lines: it starts where an entry's span starts (after the
 /// previous entry's last line) and runs through its `- ` line to the line
 /// break of its last line. What comes after the chunk is read as usual: a
@@ -478,10 +487,12 @@ fn reused<'a>(
     lines: &mut Lines<'a>,
     (psrc, plist): (&str, &KeyedList<'_>),
     next: usize,
-    (dash_col, key_col): (usize, usize),
 ) -> Option<Entry<'a>> {
     let entry = plist.entries.get(next)?;
-    if lines.peeked.is_some() || plist.style != (Style::Block { dash_col, key_col }) {
+    let Style::Block { dash_col, .. } = plist.style else {
+        return None;
+    };
+    if lines.peeked.is_some() {
         return None;
     }
     let chunk = &psrc.as_bytes()[entry.span.start..next_line(psrc, entry.span.end)];

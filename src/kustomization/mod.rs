@@ -201,15 +201,6 @@ impl<'a> std::ops::Deref for Fields<'a> {
     }
 }
 
-impl std::ops::DerefMut for Fields<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        match self {
-            Self::Inline { len, items } => &mut items[..usize::from(*len)],
-            Self::Heap(heap) => heap,
-        }
-    }
-}
-
 /// A `key: scalar` pair inside an entry, as spans of its source.
 ///
 /// A large list holds tens of thousands of fields, and their size was most
@@ -261,11 +252,12 @@ impl<'a> Field<'a> {
         unquote(src, self.value_at, self.value_quoted)
     }
 
-    /// The same spans, for a source of another lifetime (see [`Entry::moved`]).
-    fn recast<'b>(self) -> Field<'b> {
+    /// The same field moved by `delta` bytes, in another source (see
+    /// [`Entry::moved`]).
+    fn moved<'b>(self, delta: isize) -> Field<'b> {
         Field {
-            key_at: self.key_at,
-            value_at: self.value_at,
+            key_at: self.key_at.shifted(delta),
+            value_at: self.value_at.shifted(delta),
             key_quoted: self.key_quoted,
             value_quoted: self.value_quoted,
             src: PhantomData,
@@ -320,9 +312,7 @@ impl Span {
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
-}
 
-impl Span {
     /// The span moved by `delta` bytes. Modulo 2^32, which is exact: the
     /// moved span lies in a source shorter than [`MAX_LEN`].
     fn shifted(self, delta: isize) -> Self {
@@ -369,17 +359,20 @@ impl<'a> Entry<'a> {
     /// The same entry moved by `delta` bytes to 1-based `line`, in another
     /// source whose text there is the same.
     pub fn moved<'b>(&self, delta: isize, line: usize) -> Entry<'b> {
-        let mut fields: Fields<'b> = match &self.fields {
+        let fields = match &self.fields {
             Fields::Inline { len, items } => Fields::Inline {
                 len: *len,
-                items: items.map(Field::recast),
+                // Blanks stay blank: a scan leaves them so.
+                items: std::array::from_fn(|i| {
+                    if i < usize::from(*len) {
+                        items[i].moved(delta)
+                    } else {
+                        Field::default()
+                    }
+                }),
             },
-            Fields::Heap(heap) => Fields::Heap(heap.iter().copied().map(Field::recast).collect()),
+            Fields::Heap(heap) => Fields::Heap(heap.iter().map(|f| f.moved(delta)).collect()),
         };
-        for f in fields.iter_mut() {
-            f.key_at = f.key_at.shifted(delta);
-            f.value_at = f.value_at.shifted(delta);
-        }
         Entry {
             span: shift(self.span.start, delta)..shift(self.span.end, delta),
             start: shift(self.start, delta),

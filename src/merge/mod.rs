@@ -392,14 +392,7 @@ fn structured<'a>(
         plans.push((schema.key, present.then_some(plan)));
     }
     if conflicts == 0 {
-        verify(
-            docs.each_ref().map(|d| d.src),
-            &docs[1],
-            &merged,
-            &merged_rest,
-            &plans,
-            &mut valid,
-        )?;
+        verify(&docs, &merged, &merged_rest, &plans, &mut valid)?;
     }
     Ok(Outcome {
         bytes: merged.into_bytes(),
@@ -460,24 +453,23 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
 
 /// Re-parses a clean result: each list must hold exactly the planned entries,
 /// in order, and the text around them must be exactly the merged rest.
-/// `srcs` are the inputs the plans index.
+/// `inputs` are the documents the plans index.
 fn verify(
-    srcs: [&str; 3],
-    current: &Document<'_>,
+    inputs: &[Document<'_>; 3],
     merged: &str,
     merged_rest: &str,
     plans: &[(&str, Option<keyed::Plan<'_>>)],
     valid: &mut Vec<String>,
 ) -> Result<(), Fallback> {
     // The result is mostly the current side's text, whose scan it reuses.
-    let doc = Document::scan_lists_like(merged, Some(current)).validate(valid).map_err(|e| {
+    let doc = Document::scan_lists_like(merged, Some(&inputs[Which::Current as usize])).validate(valid).map_err(|e| {
         Fallback(format!(
             "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
         ))
     })?;
     for (key, plan) in plans {
         let holds = match (doc.list(key), plan) {
-            (Some(list), Some(plan)) => plan.holds(srcs, list, merged),
+            (Some(list), Some(plan)) => plan.holds(inputs.each_ref().map(|d| d.src), list, merged),
             (None, None) => true,
             _ => false,
         };
