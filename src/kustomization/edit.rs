@@ -98,7 +98,7 @@ pub fn plain_safe(value: &str, flow: bool) -> bool {
 pub fn scalar_token(value: &str, like: Option<&str>, flow: bool) -> String {
     // A style is kept only where it needs no escape: the model reads only
     // scalars whose text is their value (see `Field`).
-    let (single, double) = (!value.contains('\''), !value.contains(['"', '\\']));
+    let (single, double) = quotes_holding(value);
     let like = like.and_then(|t| t.chars().next());
     match like {
         Some('\'') if single => single_quoted(value),
@@ -107,6 +107,24 @@ pub fn scalar_token(value: &str, like: Option<&str>, flow: bool) -> String {
         _ if double || !single => double_quoted(value),
         _ => single_quoted(value),
     }
+}
+
+/// Which quote styles hold `value` without an escape, (single, double):
+/// single quotes hold anything but `'`, double quotes anything but `"` and
+/// `\`, and neither a control character.
+fn quotes_holding(value: &str) -> (bool, bool) {
+    let control = value.chars().any(char::is_control);
+    (
+        !control && !value.contains('\''),
+        !control && !value.contains(['"', '\\']),
+    )
+}
+
+/// Whether writing `value` as YAML takes an escape in every style. The model
+/// reads only scalars whose text is their value (see
+/// [`Field`](super::Field)), so such a value can't be written.
+pub fn needs_escapes(value: &str) -> bool {
+    quotes_holding(value) == (false, false)
 }
 
 fn single_quoted(value: &str) -> String {

@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::edit::{is_yaml11_non_string, scalar_token, splice};
+use super::edit::{is_yaml11_non_string, needs_escapes, scalar_token, splice};
 use super::locate::{line_end, line_start};
 use super::schema::ListSchema;
 use super::{Document, Entry, Error, ErrorKind, Field, KeyedList, Style};
@@ -88,14 +88,6 @@ pub fn current<'a>(src: &'a str, field: &Field<'a>) -> Option<&'a str> {
     let value = field.value(src);
     let null = field.plain() && matches!(value, "" | "~" | "null" | "Null" | "NULL");
     (!null).then_some(value)
-}
-
-/// Whether writing `value` as YAML takes an escape in every style: single
-/// quotes hold anything but `'` and controls, double quotes anything but
-/// `"`, `\` and controls. The model reads only scalars whose text is their
-/// value (see [`Field`](super::Field)).
-fn needs_escapes(value: &str) -> bool {
-    value.chars().any(char::is_control) || value.contains('\'') && value.contains(['"', '\\'])
 }
 
 /// Looks a field up the way kustomize's JSON decoding does: case-insensitively.
