@@ -17,3 +17,4 @@ pub mod kustomization;
 pub mod merge;
 pub mod push;
 pub mod version;
+pub mod yaml11;

@@ -23,51 +23,21 @@ pub fn splice(src: &str, mut edits: Vec<(Range<usize>, String)>) -> String {
     out
 }
 
-/// Whether kustomize (YAML 1.1 via go-yaml v2) would read this plain scalar as
-/// something other than a string: a number, a bool or null. Such values fail
-/// kustomize's decoding into string fields (`newTag: 1.10`), so they are
-/// always written quoted.
+/// Whether this value, written plain, would not read back as a string: a
+/// number, bool or null to kustomize ([`crate::yaml11`]), or a sexagesimal
+/// number (`1:20`), which go-yaml v2 reads as a string but YAML 1.1 and other
+/// readers don't. Such values fail kustomize's decoding into string fields
+/// (`newTag: 1.10`), so they are always written quoted.
 pub fn is_yaml11_non_string(value: &str) -> bool {
-    const WORDS: [&str; 25] = [
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null",
-    ];
-    if value.is_empty() || WORDS.contains(&value) || value == "NULL" {
-        return true;
-    }
-    let body = value.strip_prefix(['-', '+']).unwrap_or(value);
-    if body.is_empty() {
-        return false;
-    }
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan") {
-        return true;
-    }
-    let digits =
-        |s: &str, ok: fn(u8) -> bool| !s.is_empty() && s.bytes().all(|c| ok(c) || c == b'_');
-    if let Some(hex) = lower.strip_prefix("0x") {
-        return digits(hex, |c| c.is_ascii_hexdigit());
-    }
-    if let Some(bin) = lower.strip_prefix("0b") {
-        return digits(bin, |c| c == b'0' || c == b'1');
-    }
-    // Decimal and octal integers, with YAML 1.1's `_` separators.
-    if body.as_bytes()[0].is_ascii_digit() && digits(body, |c| c.is_ascii_digit()) {
-        return true;
-    }
-    // Sexagesimal (`1:20`), YAML 1.1 only.
-    if body.contains(':')
-        && body.split(':').all(|p| digits(p, |c| c.is_ascii_digit()))
-        && body.as_bytes()[0] != b'0'
-    {
-        return true;
-    }
-    // Floats: `1.10`, `.5`, `1e3`, `1.`.
-    let starts_numeric = body.as_bytes()[0].is_ascii_digit() || body.starts_with('.');
-    starts_numeric
-        && body.replace('_', "").parse::<f64>().is_ok()
-        && !lower.contains("inf")
-        && !lower.contains("nan")
+    let sexagesimal = |v: &str| {
+        let body = v.strip_prefix(['-', '+']).unwrap_or(v);
+        body.contains(':')
+            && !body.starts_with('0')
+            && body
+                .split(':')
+                .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit() || c == b'_'))
+    };
+    !crate::yaml11::is_string(value) || sexagesimal(value)
 }
 
 /// Whether `value` can be written as a plain scalar in block context and read
