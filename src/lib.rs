@@ -14,6 +14,7 @@ pub mod commands;
 pub mod exit;
 pub mod git;
 pub mod kustomization;
+pub mod meaning;
 pub mod merge;
 pub mod push;
 pub mod version;

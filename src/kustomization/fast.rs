@@ -604,13 +604,12 @@ fn scalar(v: &str) -> Option<(usize, bool)> {
 mod tests {
     use super::super::locate;
 
-    /// The UTF-8 files of the corpus (none when it isn't there).
+    /// The UTF-8 files of the corpus the repo carries.
     fn corpus() -> Vec<String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/corpus/kustomize/files");
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
+            .join("fixtures/corpus/kustomize/files");
+        let rd = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("test data {} is missing: {e}", dir.display()));
         rd.filter_map(|e| String::from_utf8(std::fs::read(e.unwrap().path()).unwrap()).ok())
             .collect()
     }

@@ -20,6 +20,7 @@ pub mod keyed;
 pub mod render;
 pub mod rule;
 pub mod text;
+pub mod verify;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -172,7 +173,65 @@ pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyho
     if base == current {
         return Ok(clean(other));
     }
-    let structured = catch_unwind(AssertUnwindSafe(|| structured(base, current, other, opts)));
+    // What kustomize makes of the inputs, for checking a clean result: read
+    // on a second thread while the merge runs, since reading every byte
+    // with the full parser costs about as much as the merge itself.
+    std::thread::scope(|s| {
+        // The parser recurses as collections nest; the main thread's stack
+        // size keeps a deeply nested file an error, not an overflow.
+        let reader = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn_scoped(s, || [base, current, other].map(crate::meaning::read))
+            .expect("spawning the reader thread");
+        let reader = std::cell::Cell::new(Some(reader));
+        let readings = std::cell::OnceCell::new();
+        let inputs = || {
+            readings.get_or_init(|| {
+                let unread = |_| {
+                    let e = crate::meaning::ReadError {
+                        line: 0,
+                        column: 0,
+                        message: "the reader failed".into(),
+                    };
+                    [Err(e.clone()), Err(e.clone()), Err(e)]
+                };
+                reader
+                    .take()
+                    .expect("joined once")
+                    .join()
+                    .unwrap_or_else(unread)
+            })
+        };
+        checked(base, current, other, opts, &inputs)
+    })
+}
+
+/// [`merge`] with `inputs` giving what kustomize makes of the three inputs.
+fn checked<'r>(
+    base: &[u8],
+    current: &[u8],
+    other: &[u8],
+    opts: &Options,
+    inputs: &dyn Fn() -> &'r verify::Readings,
+) -> anyhow::Result<Outcome> {
+    let structured = catch_unwind(AssertUnwindSafe(|| {
+        let (outcome, promise) = structured(base, current, other, opts)?;
+        if let Some(p) = promise {
+            verify::structured(
+                inputs(),
+                &outcome.bytes,
+                &p.lists,
+                p.rest.as_bytes(),
+                opts.policy,
+            )
+            .map_err(|e| {
+                Fallback(format!(
+                    "the merged result failed the independent check: {e}"
+                ))
+            })?;
+        }
+        Ok(outcome)
+    }));
     let reason = match structured {
         Ok(Ok(outcome)) => return Ok(outcome),
         Ok(Err(Fallback(reason))) => reason,
@@ -198,6 +257,25 @@ pub fn merge(base: &[u8], current: &[u8], other: &[u8], opts: &Options) -> anyho
         });
     }
     let merged = text::merge(&opts.git, base, current, other, &markers)?;
+    let check = || {
+        catch_unwind(AssertUnwindSafe(|| {
+            verify::fallback(inputs(), &merged.bytes, opts.policy)
+        }))
+        .unwrap_or_else(|_| Err("the check itself failed; please report it".into()))
+    };
+    if merged.conflicts == 0
+        && let Err(wrong) = check()
+    {
+        // git's clean line merge would lose a change: a conflict instead,
+        // around every line the sides don't share.
+        return Ok(Outcome {
+            bytes: text::whole_conflict(base, current, other, &markers, conflict_style(opts)),
+            conflicts: 1,
+            fallback: Some(format!(
+                "{reason}; git's line merge came out clean but wrong ({wrong}), so it is written as a conflict"
+            )),
+        });
+    }
     Ok(Outcome {
         bytes: merged.bytes,
         conflicts: merged.conflicts,
@@ -254,7 +332,7 @@ fn structured<'a>(
     current: &'a [u8],
     other: &'a [u8],
     opts: &Options,
-) -> Result<Outcome, Fallback> {
+) -> Result<(Outcome, Option<Promise>), Fallback> {
     match std::env::var(FALLBACK_ENV).as_deref() {
         Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
         Ok(v) if !v.is_empty() && v != "0" => {
@@ -391,14 +469,45 @@ fn structured<'a>(
         conflicts += plan.conflicts;
         plans.push((schema.key, present.then_some(plan)));
     }
-    if conflicts == 0 {
-        verify(&docs, &merged, &merged_rest, &plans, &mut valid)?;
-    }
-    Ok(Outcome {
-        bytes: merged.into_bytes(),
-        conflicts,
-        fallback: None,
-    })
+    let promised = if conflicts == 0 {
+        let srcs = docs.each_ref().map(|d| d.src);
+        let lists = plans
+            .iter()
+            .map(|(key, plan)| {
+                let value = match plan {
+                    Some(plan) => verify::planned(key, plan, srcs).map_err(Fallback)?,
+                    None => None,
+                };
+                Ok((*key, value))
+            })
+            .collect::<Result<Vec<_>, Fallback>>()?;
+        let mut rest = merged_rest;
+        for schema in LISTS {
+            let tok = placeholder(schema.key);
+            while rest.contains(&tok) {
+                rest = without_line(&rest, &tok);
+            }
+        }
+        Some(Promise { lists, rest })
+    } else {
+        None
+    };
+    Ok((
+        Outcome {
+            bytes: merged.into_bytes(),
+            conflicts,
+            fallback: None,
+        },
+        promised,
+    ))
+}
+
+/// What a clean structured merge promises, for [`verify::structured`].
+struct Promise {
+    /// Each merged list's meaning (absent where the result has none).
+    lists: Vec<(&'static str, Option<crate::meaning::Value>)>,
+    /// The merged text around the lists, without their lines.
+    rest: String,
 }
 
 /// Picks the list whose layout the result keeps: the current side's, unless
@@ -449,38 +558,4 @@ fn conflict_style(opts: &Options) -> ConflictStyle {
         Ok(s) if s.contains("diff3") => ConflictStyle::Diff3,
         _ => ConflictStyle::Merge,
     }
-}
-
-/// Re-parses a clean result: each list must hold exactly the planned entries,
-/// in order, and the text around them must be exactly the merged rest.
-/// `inputs` are the documents the plans index.
-fn verify(
-    inputs: &[Document<'_>; 3],
-    merged: &str,
-    merged_rest: &str,
-    plans: &[(&str, Option<keyed::Plan<'_>>)],
-    valid: &mut Vec<String>,
-) -> Result<(), Fallback> {
-    // The result is mostly the current side's text, whose scan it reuses.
-    let doc = Document::scan_lists_like(merged, Some(&inputs[Which::Current as usize])).validate(valid).map_err(|e| {
-        Fallback(format!(
-            "the merged result would not parse ({e}); this is a kustomerge bug, please report it"
-        ))
-    })?;
-    for (key, plan) in plans {
-        let holds = match (doc.list(key), plan) {
-            (Some(list), Some(plan)) => plan.holds(inputs.each_ref().map(|d| d.src), list, merged),
-            (None, None) => true,
-            _ => false,
-        };
-        if !holds {
-            return Err(Fallback(format!(
-                "the merged `{key}:` did not re-parse as planned; this is a kustomerge bug, please report it"
-            )));
-        }
-    }
-    if doc.without_lists() != merged_rest {
-        return Err(Fallback("the text around the merged lists changed unexpectedly; this is a kustomerge bug, please report it".into()));
-    }
-    Ok(())
 }

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 
 use crate::git::Git;
+use crate::kustomization::Eol;
+use crate::merge::render::{ConflictStyle, conflict_block};
 
 /// Conflict labels and marker size, as git passes them to a driver.
 #[derive(Debug, Clone)]
@@ -125,6 +127,55 @@ pub fn marker_size(requested: usize, inputs: [&[u8]; 3]) -> usize {
         }
     }
     size
+}
+
+/// One conflict hunk around every line the three inputs don't share at
+/// their start and end: for a clean line merge the check found wrong, where
+/// no finer hunk is known to be right. Markers end lines as the current
+/// side's first line does.
+pub fn whole_conflict(
+    base: &[u8],
+    current: &[u8],
+    other: &[u8],
+    markers: &Markers,
+    style: ConflictStyle,
+) -> Vec<u8> {
+    let lines = |b: &[u8]| -> Vec<Vec<u8>> {
+        b.split_inclusive(|&c| c == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let [o, a, b] = [base, current, other].map(lines);
+    let shortest = o.len().min(a.len()).min(b.len());
+    let head = (0..shortest)
+        .take_while(|&i| o[i] == a[i] && a[i] == b[i])
+        .count();
+    let tail = (0..shortest - head)
+        .take_while(|&i| {
+            let at = |v: &Vec<Vec<u8>>| v[v.len() - 1 - i].clone();
+            at(&o) == at(&a) && at(&a) == at(&b)
+        })
+        .count();
+    let middle = |v: &[Vec<u8>]| -> Option<String> {
+        let text = String::from_utf8_lossy(&v[head..v.len() - tail].concat()).into_owned();
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        (!v[head..v.len() - tail].is_empty()).then(|| text.to_owned())
+    };
+    let eol = Eol::detect(&String::from_utf8_lossy(current));
+    let block = conflict_block(
+        middle(&a).as_deref(),
+        middle(&o).as_deref(),
+        middle(&b).as_deref(),
+        markers,
+        style,
+        eol,
+    );
+    let mut out = a[..head].concat();
+    out.extend_from_slice(block.as_bytes());
+    out.extend_from_slice(eol.as_str().as_bytes());
+    out.extend(a[a.len() - tail..].concat());
+    out
 }
 
 #[cfg(test)]

@@ -16,7 +16,19 @@ pub fn fixtures() -> PathBuf {
 
 /// The shared corpus of real kustomization files, if present on this machine.
 pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus")
+}
+
+/// Reads a directory the tests need; missing data fails the test rather
+/// than letting it pass on nothing.
+pub fn data_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("test data {} is missing: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "test data {} is empty", dir.display());
+    files
 }
 
 /// Makes a command hermetic: no system or global git config, a temp HOME,
@@ -228,14 +240,19 @@ pub fn both_appended() -> String {
     with_image(&with_image(BASE, "mailer", "5.0.0"), "cron", "4.0.0")
 }
 
-/// Whether `kubectl` is installed; tests that build overlays skip without it.
+/// Whether `kubectl` is installed; tests that build overlays skip without
+/// it on a developer's machine, and fail without it in CI (`CI` set).
 pub fn kubectl_available() -> bool {
     let found = Command::new("kubectl")
         .args(["version", "--client"])
         .output()
         .is_ok();
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "kubectl is required in CI (CI is set) but was not found"
+    );
     if !found {
-        eprintln!("kubectl not installed; skipping");
+        eprintln!("kubectl not installed; SKIPPING a test that builds overlays");
     }
     found
 }

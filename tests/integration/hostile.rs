@@ -118,9 +118,11 @@ fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run, time_li
     assert!(run.elapsed < time_limit, "{case}: took {:?}", run.elapsed);
     let input: u64 = inputs.iter().map(|i| i.len() as u64).sum();
     match run.peak {
-        // The constant covers the binary itself and git for small inputs.
+        // The constant covers the binary itself and git for small inputs;
+        // 11x covers the independent check, which holds what kustomize
+        // reads of three inputs and the result at once.
         Some(peak) => assert!(
-            peak < 10 * input + 32 * 1024 * 1024,
+            peak < 11 * input + 32 * 1024 * 1024,
             "{case}: peak RSS {} KiB for {} KiB of input",
             peak >> 10,
             input >> 10
@@ -480,12 +482,13 @@ fn an_address_space_limit_does_not_abort_the_driver() {
         "address_space",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
     );
-    // 160 MB of address space: half as much again as the merge needs (it
-    // runs in 100 MB), and less than a reservation for a million entries
-    // plus the merge.
+    // 400 MB of address space: the merge runs in 100 MB, and the independent
+    // check reads all four texts into trees on a second thread (a million
+    // resources are 150 MB of tree while one is read), which leaves less
+    // than a reservation for a million entries on top.
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("ulimit -v 160000 && exec \"$0\" merge base current other 7 kustomization.yaml")
+        .arg("ulimit -v 400000 && exec \"$0\" merge base current other 7 kustomization.yaml")
         .arg(bin())
         .current_dir(&dir);
     hermetic(&mut cmd, &sb.home());
@@ -541,7 +544,9 @@ fn a_one_megabyte_flow_list_on_one_line() {
         "{name: img-020000, newTag: 8.8.8}",
         1,
     );
-    expect_clean_or_git(&sb, "1mb_flow", &[o, a, b, want], SMALL);
+    // A hang guard, not a speed test: a debug build reads the four
+    // megabyte texts in full for the check (benches/ measure speed).
+    expect_clean_or_git(&sb, "1mb_flow", &[o, a, b, want], Duration::from_secs(60));
 }
 
 #[test]

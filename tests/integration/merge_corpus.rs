@@ -1,4 +1,4 @@
-//! The real kustomization files in `../shared/corpus/kustomize/files`.
+//! The real kustomization files in `fixtures/corpus/kustomize/files`.
 //!
 //! - merge(x, x, x) = x byte for byte, through the binary.
 //! - On every file with an `images:` list kustomerge can model, generated
@@ -14,25 +14,15 @@ use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::{Document, Style};
 use kustomerge::merge::{self, Options};
 
-use crate::common::{Sandbox, corpus, git_merge_file};
+use crate::common::{Sandbox, corpus, data_files, git_merge_file};
 
 fn corpus_files() -> Vec<PathBuf> {
-    let dir = corpus().join("kustomize/files");
-    let mut files: Vec<_> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
-        Err(_) => return Vec::new(),
-    };
-    files.sort();
-    files
+    data_files(&corpus().join("kustomize/files"))
 }
 
 #[test]
 fn identical_inputs_give_the_file_back_byte_for_byte() {
     let files = corpus_files();
-    if files.is_empty() {
-        eprintln!("corpus not present; skipping");
-        return;
-    }
     let sb = Sandbox::new();
     for file in &files {
         let cur = sb.path().join("current");
@@ -129,6 +119,11 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
         let Some(list) = doc.list("images") else {
             continue;
         };
+        // A file kustomize refuses (0065.yaml's `newDigest:`) is never merged
+        // structurally: nothing could vouch for the result.
+        if kustomerge::meaning::read(&bytes).is_err() {
+            continue;
+        }
         let names: Vec<_> = list.entries.iter().map(|e| e.name(src)).collect();
         if list.entries.is_empty()
             || names.iter().any(Option::is_none)
@@ -190,10 +185,6 @@ fn disjoint_concurrent_edits_on_real_files_give_the_exact_bytes() {
                 }
             }
         }
-    }
-    if files_with_images == 0 {
-        eprintln!("corpus not present; skipping");
-        return;
     }
     eprintln!("{files_with_images} files with images, {cases} generated edit shapes");
     assert!(cases > 300, "only {cases} generated cases");

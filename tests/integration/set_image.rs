@@ -23,10 +23,10 @@ use kustomerge::kustomization::setter::{self, entry_name, value_of};
 use kustomerge::kustomization::{Document, Style, decode};
 use serde_json::Value;
 
-use crate::common::{Sandbox, corpus, fixtures, stderr};
+use crate::common::{Sandbox, corpus, data_files, fixtures, stderr};
 
 fn docs() -> PathBuf {
-    corpus().join("../docs")
+    fixtures().join("upstream")
 }
 
 /// The list's entries as sorted `key=value` lines, for comparing values only.
@@ -72,10 +72,8 @@ fn expected_of(case: &Value, list: &str, keys: &[&str]) -> Vec<String> {
 /// Runs one upstream vector file through the binary; returns the failures.
 fn run_vectors(file: &str, command: &str, list: &str, keys: &[&str]) -> (usize, Vec<String>) {
     let path = docs().join(file);
-    let Ok(json) = std::fs::read_to_string(&path) else {
-        eprintln!("{} not present; skipping", path.display());
-        return (0, Vec::new());
-    };
+    let json = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("test data {} is missing: {e}", path.display()));
     let json: Value = serde_json::from_str(&json).unwrap();
     let cases = json["cases"].as_array().unwrap();
     let sb = Sandbox::new();
@@ -219,13 +217,7 @@ fn expected_bump(src: &str, doc: &Document<'_>, i: usize, tag: &str) -> Option<S
 
 #[test]
 fn bumping_each_corpus_image_changes_only_that_scalar() {
-    let dir = corpus().join("kustomize/files");
-    let Ok(read) = std::fs::read_dir(&dir) else {
-        eprintln!("corpus not present; skipping");
-        return;
-    };
-    let mut files: Vec<PathBuf> = read.map(|e| e.unwrap().path()).collect();
-    files.sort();
+    let files = data_files(&corpus().join("kustomize/files"));
     let (mut exact, mut inserted, mut refused) = (0, 0, 0);
     let mut failures = Vec::new();
     for file in &files {
@@ -316,10 +308,8 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
 #[test]
 fn flux_setter_markers_survive_a_bump() {
     let dir = corpus().join("flux-setters");
-    let Ok(manifest) = std::fs::read_to_string(dir.join("MANIFEST.tsv")) else {
-        eprintln!("flux corpus not present; skipping");
-        return;
-    };
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv"))
+        .unwrap_or_else(|e| panic!("test data {} is missing: {e}", dir.display()));
     let sb = Sandbox::new();
     let (mut checked, mut refused) = (0, 0);
     for row in manifest.lines().skip(1) {

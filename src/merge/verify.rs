@@ -1,0 +1,233 @@
+//! The check before exit 0: the written bytes, read from scratch the way
+//! kustomize reads them ([`crate::meaning`]), must mean what the merge
+//! promised.
+//!
+//! Two promises are checked, and a clean result of git's line merge (the
+//! fallback) is held to the second one too:
+//!
+//! 1. **The plan** (structured merges only): each keyed list, as kustomize
+//!    would apply it, in order, equals the planned entries, and everything
+//!    else equals the merged text around the lists.
+//! 2. **The three-way rule on meaning**: per top-level field, and per
+//!    `images:`/`replicas:` entry by `name` and per facet (the version unit
+//!    `newTag`+`digest`+`tagSuffix` is one), the result holds the side that
+//!    changed, and nothing both sides changed differently comes out clean.
+//!    This is what catches a merge whose plan was wrong, not just its
+//!    rendering: a tag bump next to a `Digest:` spelled with a capital, a
+//!    "list" that was really the inside of a quoted string, two `images:` keys.
+//!
+//! Any disagreement is an error string saying what differs; the caller falls
+//! back (from the structured merge) or writes a conflict (from the fallback).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::cli::SameImagePolicy;
+use crate::kustomization::schema::{LISTS, ListSchema};
+use crate::meaning::{Kustomization, ReadError, Value, scalar};
+use crate::merge::keyed::{Plan, Planned};
+use crate::merge::rule::{Pick, pick};
+
+/// The three inputs as kustomize reads them (indexed by `Which`).
+pub type Readings = [Result<Kustomization, ReadError>; 3];
+
+/// Checks promise 1 and 2 for a structured merge's clean result. `lists` are
+/// the planned lists' meanings (absent when the result lacks the list), and
+/// `rest` the merged text around the lists, their lines removed.
+pub fn structured(
+    inputs: &Readings,
+    result: &[u8],
+    lists: &[(&str, Option<Value>)],
+    rest: &[u8],
+    policy: SameImagePolicy,
+) -> Result<(), String> {
+    let got = read_result(result)?;
+    for (key, planned) in lists {
+        if got.fields.get(key) != planned.as_ref() {
+            return Err(format!(
+                "`{key}:` as kustomize reads the result is not the planned list"
+            ));
+        }
+    }
+    let around = crate::meaning::read(rest)
+        .map_err(|e| format!("the text around the lists does not read on its own ({e})"))?;
+    fn outside<'k>(
+        k: &'k Kustomization,
+        lists: &[(&str, Option<Value>)],
+    ) -> BTreeMap<&'k str, &'k Value> {
+        k.fields
+            .iter()
+            .filter(|(key, _)| !lists.iter().any(|(l, _)| l == *key))
+            .map(|(k, v)| (*k, v))
+            .collect()
+    }
+    if outside(&got, lists) != outside(&around, lists) {
+        return Err("the fields around the lists are not the merged ones".into());
+    }
+    three_way(inputs, &got, policy)
+}
+
+/// Checks promise 2 for a clean result of git's line merge. Inputs kustomize
+/// can't read leave nothing to hold the result to: git's verdict stands.
+pub fn fallback(inputs: &Readings, result: &[u8], policy: SameImagePolicy) -> Result<(), String> {
+    if inputs.iter().any(Result::is_err) {
+        return Ok(());
+    }
+    three_way(inputs, &read_result(result)?, policy)
+}
+
+fn read_result(result: &[u8]) -> Result<Kustomization, String> {
+    crate::meaning::read(result).map_err(|e| format!("kustomize would not read the result ({e})"))
+}
+
+fn three_way(
+    inputs: &Readings,
+    got: &Kustomization,
+    policy: SameImagePolicy,
+) -> Result<(), String> {
+    let [Ok(o), Ok(a), Ok(b)] = inputs else {
+        return Err("an input does not read as kustomize reads it".into());
+    };
+    let keys: BTreeSet<&str> = [o, a, b, got]
+        .iter()
+        .flat_map(|k| k.fields.keys().copied())
+        .collect();
+    for key in keys {
+        let [vo, va, vb, vr] = [o, a, b, got].map(|k| k.fields.get(key));
+        match LISTS.into_iter().find(|s| s.key == key) {
+            Some(schema) => keyed(schema, [vo, va, vb], vr, policy)?,
+            None => whole(&format!("`{key}`"), [vo, va, vb], &vr)?,
+        }
+    }
+    Ok(())
+}
+
+/// The three-way rule on one value. Where both sides changed it differently
+/// and the line merge combined them, only losing both changes is wrong.
+fn whole<T: PartialEq>(what: &str, [o, a, b]: [T; 3], r: &T) -> Result<(), String> {
+    let holds = match pick(Some(&o), &a, &b) {
+        Pick::Current => *r == a,
+        Pick::Other => *r == b,
+        Pick::Conflict => *r != o,
+    };
+    if holds {
+        Ok(())
+    } else {
+        Err(format!("{what} is not what the three-way rule gives"))
+    }
+}
+
+type Entry<'v> = &'v [(&'static str, Value)];
+
+/// A list's entries by name; `None` when some entry has no name, is not a
+/// map or shares its name (then the list is checked as one value).
+fn by_name(list: Option<&Value>) -> Option<BTreeMap<&str, Entry<'_>>> {
+    let Some(Value::Seq(items)) = list else {
+        return Some(BTreeMap::new());
+    };
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Value::Entry(fields) = item else {
+            return None;
+        };
+        let Some((_, Value::Str(name))) = fields.iter().find(|(k, _)| *k == "name") else {
+            return None;
+        };
+        if out.insert(name.as_str(), fields.as_slice()).is_some() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+fn keyed(
+    schema: &ListSchema,
+    lists: [Option<&Value>; 3],
+    r: Option<&Value>,
+    policy: SameImagePolicy,
+) -> Result<(), String> {
+    let (Some(o), Some(a), Some(b), Some(got)) = (
+        by_name(lists[0]),
+        by_name(lists[1]),
+        by_name(lists[2]),
+        by_name(r),
+    ) else {
+        return whole(&format!("`{}`", schema.key), lists, &r);
+    };
+    let names: BTreeSet<&str> = [&o, &a, &b, &got]
+        .iter()
+        .flat_map(|m| m.keys().copied())
+        .collect();
+    for name in names {
+        let [eo, ea, eb, er] = [&o, &a, &b, &got].map(|m| m.get(name).copied());
+        let what = format!("`{}` entry `{name}`", schema.key);
+        if pick(Some(&eo), &ea, &eb) != Pick::Conflict {
+            whole(&what, [eo, ea, eb], &er)?;
+            continue;
+        }
+        let (Some(ea), Some(eb), Some(er)) = (ea, eb, er) else {
+            return Err(format!(
+                "{what} was removed on one side and changed on the other, yet came out clean"
+            ));
+        };
+        for facet in schema.facets {
+            let [fo, fa, fb, fr] = [eo, Some(ea), Some(eb), Some(er)].map(|e| part(e, facet));
+            let newest = policy == SameImagePolicy::Newest && facet.contains(&"newTag");
+            let holds = match pick(Some(&fo), &fa, &fb) {
+                Pick::Current => fr == fa,
+                Pick::Other => fr == fb,
+                Pick::Conflict => newest && (fr == fa || fr == fb),
+            };
+            if !holds {
+                return Err(format!(
+                    "{what}: both sides changed {} differently, yet it came out clean",
+                    facet.join("/")
+                ));
+            }
+        }
+        let known = |k: &str| k == "name" || schema.facets.iter().any(|f| f.contains(&k));
+        if er.iter().any(|(k, _)| !known(k)) {
+            return Err(format!("{what} holds a field no facet covers"));
+        }
+    }
+    Ok(())
+}
+
+/// What a clean plan's list means to kustomize: each entry's fields in the
+/// carrier's spelling, with the value the plan takes for each. `srcs` are
+/// the inputs the plan indexes (by `Which`).
+pub fn planned(key: &str, plan: &Plan<'_>, srcs: [&str; 3]) -> Result<Option<Value>, String> {
+    let entries = plan
+        .entries
+        .iter()
+        .map(|(name, planned)| match planned {
+            Planned::Clean {
+                carrier,
+                entry,
+                tokens,
+            } => {
+                let src = srcs[*carrier as usize];
+                let fields = entry.fields.iter().enumerate().map(|(i, f)| {
+                    let (vsrc, vf) = tokens
+                        .iter()
+                        .find(|(j, _)| *j == i)
+                        .map_or((src, f), |(_, t)| (srcs[t.from as usize], t.field));
+                    (f.key(src).to_owned(), scalar(vf.value(vsrc), vf.plain()))
+                });
+                Ok(fields.collect())
+            }
+            Planned::Conflict { .. } => Err(format!("`{name}` conflicts in a clean plan")),
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    crate::meaning::list_of(key, entries)
+        .map_err(|e| format!("the planned `{key}:` is not what kustomize accepts ({e})"))
+}
+
+/// The fields of `entry` that belong to `facet`.
+fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v Value> {
+    entry
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| facet.contains(k))
+        .map(|(k, v)| (*k, v))
+        .collect()
+}
