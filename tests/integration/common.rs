@@ -113,13 +113,13 @@ impl Sandbox {
     /// Registers the driver in `repo`'s own config and attributes, the way
     /// the README's manual setup does.
     pub fn register_driver(&self, repo: &Path) {
+        let line = kustomerge::driver::DriverLine {
+            program: "kustomerge".into(),
+            policy: kustomerge::cli::SameImagePolicy::Conflict,
+        };
         self.git(
             repo,
-            &[
-                "config",
-                "merge.kustomize.driver",
-                "kustomerge merge %O %A %B %L %P",
-            ],
+            &["config", "merge.kustomize.driver", &line.to_string()],
         );
         let attrs = repo.join(".git/info/attributes");
         std::fs::create_dir_all(attrs.parent().unwrap()).unwrap();
@@ -138,6 +138,16 @@ impl Sandbox {
         self.git(repo, &["add", path]);
         self.git(repo, &["commit", "-q", "-m", msg]);
     }
+}
+
+/// Whether this git passes its conflict labels to drivers (`%S %X %Y`, 2.44+).
+pub fn git_passes_labels(sb: &Sandbox) -> bool {
+    let version = sb.git(sb.path(), &["--version"]);
+    let mut numbers = version
+        .trim_start_matches("git version ")
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) >= (2, 44)
 }
 
 /// stderr as text, for assertion messages.
