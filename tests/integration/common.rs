@@ -135,7 +135,7 @@ impl Sandbox {
         let full = repo.join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(&full, content).unwrap();
-        self.git(repo, &["add", path]);
+        self.git(repo, &["add", "--", path]);
         self.git(repo, &["commit", "-q", "-m", msg]);
     }
 }
@@ -214,12 +214,19 @@ pub fn diverged_with(sb: &Sandbox, files: &[(&str, &str)], job: &str, main: &str
     for (path, content) in files {
         sb.commit_file(&repo, path, content.as_bytes(), path);
     }
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
+    diverge(sb, &repo, "kustomization.yaml", [job, main], "job");
     repo
+}
+
+/// Commits BASE at `path` on main, then `job` (with the commit message
+/// `subject`) on a new `job` branch and `main` on main, each a child of that
+/// base. Leaves main checked out.
+pub fn diverge(sb: &Sandbox, repo: &Path, path: &str, [job, main]: [&str; 2], subject: &str) {
+    sb.commit_file(repo, path, BASE.as_bytes(), "base");
+    sb.git(repo, &["checkout", "-q", "-b", "job"]);
+    sb.commit_file(repo, path, job.as_bytes(), subject);
+    sb.git(repo, &["checkout", "-q", "main"]);
+    sb.commit_file(repo, path, main.as_bytes(), "main");
 }
 
 /// The job appends `cron`, main appends `mailer`: plain git conflicts on
