@@ -11,6 +11,7 @@
 //! Outside a work tree only the checks that don't depend on a repository run.
 
 use std::fs;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -94,23 +95,24 @@ pub fn run() -> anyhow::Result<u8> {
         }
     }
 
+    let mut out = std::io::stdout().lock();
     for check in &checks {
         let mark = match check.status {
             Status::Ok => "✓",
             Status::Warn => "!",
             Status::Fail => "✗",
         };
-        println!("{mark} {}", check.what);
+        writeln!(out, "{mark} {}", check.what)?;
         if let Some(fix) = &check.fix {
-            println!("    fix: {fix}");
+            writeln!(out, "    fix: {fix}")?;
         }
     }
     let count = |status| checks.iter().filter(|c| c.status == status).count();
     let (problems, warnings) = (count(Status::Fail), count(Status::Warn));
     if problems == 0 && warnings == 0 {
-        println!("doctor: all checks passed");
+        writeln!(out, "doctor: all checks passed")?;
     } else {
-        println!("doctor: {problems} problem(s), {warnings} warning(s)");
+        writeln!(out, "doctor: {problems} problem(s), {warnings} warning(s)")?;
     }
     Ok(if problems == 0 {
         exit::SUCCESS

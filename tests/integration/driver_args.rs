@@ -10,15 +10,10 @@ use crate::common::{BASE, Sandbox, both_appended, diverge, git_passes_labels, st
 /// The overlay path git passes as `%P` in the git tests.
 const DASHED: &str = "-prod/kustomization.yaml";
 
-/// Runs `kustomerge merge ARGS` on inputs where both sides set `web` to a
-/// different version, requires exit 1 (one conflict), and returns the
-/// marker lines of the result and stderr.
+/// Runs `kustomerge merge ARGS` on [`conflicting_inputs`], requires exit 1
+/// (one conflict), and returns the marker lines of the result and stderr.
 fn conflict(sb: &Sandbox, case: &str, args: &[&str]) -> (Vec<String>, String) {
-    let dir = sb.path().join(case);
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("o"), BASE).unwrap();
-    fs::write(dir.join("a"), BASE.replace("2.0.0", "2.1.0")).unwrap();
-    fs::write(dir.join("b"), BASE.replace("2.0.0", "2.2.0")).unwrap();
+    let dir = conflicting_inputs(sb, case);
     let out = sb
         .kustomerge_cmd(&dir)
         .arg("merge")
@@ -29,6 +24,17 @@ fn conflict(sb: &Sandbox, case: &str, args: &[&str]) -> (Vec<String>, String) {
     assert_eq!(out.status.code(), Some(1), "{case}: {said}");
     let result = fs::read_to_string(dir.join("a")).unwrap();
     (marker_lines(&result), said)
+}
+
+/// A folder holding `o`, `a` and `b`, where both sides set `web` to a
+/// different version.
+fn conflicting_inputs(sb: &Sandbox, case: &str) -> PathBuf {
+    let dir = sb.path().join(case);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("o"), BASE).unwrap();
+    fs::write(dir.join("a"), BASE.replace("2.0.0", "2.1.0")).unwrap();
+    fs::write(dir.join("b"), BASE.replace("2.0.0", "2.2.0")).unwrap();
+    dir
 }
 
 /// The conflict's marker lines, in order.
@@ -172,4 +178,22 @@ fn a_rebase_conflict_carries_git_own_labels() {
         "{result}"
     );
     sb.git(&repo, &["rebase", "--abort"]);
+}
+
+/// A panic that escapes `merge` (here: its message to a stderr whose reader
+/// has gone) exits above 128, so git aborts instead of recording `%A` as a
+/// conflict, as it would for 101.
+#[test]
+fn a_panic_escaping_merge_is_a_failure_to_git() {
+    let sb = Sandbox::new();
+    let dir = conflicting_inputs(&sb, "no_stderr");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = sb
+        .kustomerge_cmd(&dir)
+        .args(["merge", "--", "o", "a", "b", "7", "k"])
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(129));
 }
