@@ -80,9 +80,13 @@ pub enum SameImagePolicy {
     Newest,
 }
 
-// The positionals mirror git's `%O %A %B %L %P` placeholders, in that order, so
-// the driver line is `kustomerge merge %O %A %B %L %P`. Labels are options
-// because `%S %X %Y` exist only from git 2.44 on (2.39 passes them literally).
+// The positionals mirror git's `%O %A %B %L %P` placeholders, in that order,
+// after a `--` (see `crate::driver` for the registered line). Labels are
+// options because `%S %X %Y` exist only from git 2.44 on (2.39 passes them
+// literally). Values starting with `-` are taken where clap can tell them
+// apart: a label always has one, and a `%P` such as `-prod/kustomization.yaml`
+// holds a character no short option has, so a line without `--` from an older
+// kustomerge still merges there. Only after `--` is a `%P` of exactly `-x` a path.
 /// Arguments of `merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -90,13 +94,13 @@ pub struct MergeArgs {
     #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
     pub same_image: SameImagePolicy,
     /// Conflict label for the base (git's `%S`, 2.44+).
-    #[arg(short = 's', long, value_name = "LABEL")]
+    #[arg(short = 's', long, value_name = "LABEL", allow_hyphen_values = true)]
     pub base_label: Option<String>,
     /// Conflict label for the current side (git's `%X`, 2.44+).
-    #[arg(short = 'x', long, value_name = "LABEL")]
+    #[arg(short = 'x', long, value_name = "LABEL", allow_hyphen_values = true)]
     pub current_label: Option<String>,
     /// Conflict label for the other side (git's `%Y`, 2.44+).
-    #[arg(short = 'y', long, value_name = "LABEL")]
+    #[arg(short = 'y', long, value_name = "LABEL", allow_hyphen_values = true)]
     pub other_label: Option<String>,
     /// The merge base (`%O`); empty for an add/add merge.
     pub base: PathBuf,
@@ -104,10 +108,11 @@ pub struct MergeArgs {
     pub current: PathBuf,
     /// The other side (`%B`).
     pub other: PathBuf,
-    /// Conflict marker size (`%L`).
+    /// Conflict marker size (`%L`); 0 means 7, and at most 1024 is used.
     #[arg(default_value_t = 7)]
     pub marker_size: usize,
     /// The path the result is stored at (`%P`), used in messages.
+    #[arg(allow_hyphen_values = true)]
     pub path: Option<String>,
 }
 
@@ -282,6 +287,9 @@ mod tests {
             "kustomerge merge o a b 9 dir/kustomization.yaml",
             "kustomerge merge --same-image newest -s base -x ours -y theirs o a b 7 k",
             "kustomerge merge -- -o a b",
+            "kustomerge merge --base-label=-s --current-label= --other-label=%Y -- o a b 7 -x",
+            "kustomerge merge -x -ours -y --theirs o a b 7 --prod/kustomization.yaml",
+            "kustomerge merge o a b 9 -prod/kustomization.yaml",
         ] {
             let Command::Merge(fast) = parse(line).unwrap().command else {
                 panic!("{line}: not a merge");
@@ -292,6 +300,31 @@ mod tests {
                 format!("{:?}", full.command),
                 "{line}"
             );
+        }
+    }
+
+    /// No path or label starting with `-` is read as an option: after `--`,
+    /// and in the lines older versions registered (no `--`, `-x %X`).
+    #[test]
+    fn hyphenated_paths_and_labels_are_values() {
+        for (line, labels, path) in [
+            (
+                "kustomerge merge --base-label=-s --current-label=-x --other-label=--y -- o a b 7 -x",
+                ["-s", "-x", "--y"],
+                "-x",
+            ),
+            (
+                "kustomerge merge -s -s -x -x -y -y o a b 7 -prod/kustomization.yaml",
+                ["-s", "-x", "-y"],
+                "-prod/kustomization.yaml",
+            ),
+        ] {
+            let Command::Merge(args) = parse(line).unwrap().command else {
+                panic!("{line}: not a merge");
+            };
+            let got = [args.base_label, args.current_label, args.other_label];
+            assert_eq!(got, labels.map(|l| Some(l.to_owned())), "{line}");
+            assert_eq!(args.path.as_deref(), Some(path), "{line}");
         }
     }
 

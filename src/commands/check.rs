@@ -97,7 +97,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     };
     match args.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        Format::Text => print_text(&report, out),
+        Format::Text => print_text(&report, out)?,
     }
     Ok(if report.problems.is_empty() {
         exit::SUCCESS
@@ -106,14 +106,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn print_text(report: &Report, out: &mut dyn Write) {
+fn print_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for p in &report.problems {
-        // A closed pipe (`check | head`) is not worth a panic.
-        let _ = writeln!(
+        writeln!(
             out,
             "{}:{}:{}: {} ({}) [{}]",
             p.file, p.line, p.column, p.message, p.fix, p.code
-        );
+        )?;
     }
     for n in &report.notes {
         eprintln!("{}:{}:{}: note: {}", n.file, n.line, n.column, n.message);
@@ -129,6 +128,7 @@ fn print_text(report: &Report, out: &mut dyn Write) {
         report.files_checked,
         report.problems.len()
     );
+    Ok(())
 }
 
 impl Report {

@@ -7,6 +7,8 @@
 //! runs side by side. The engine is [`crate::push::race`], shared with the
 //! tests and `benches/push-race.sh`.
 
+use std::io::Write;
+
 use anyhow::Context;
 
 use crate::cli::{DemoArgs, Layout};
@@ -56,20 +58,26 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         }
         reports.push(report);
     }
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{}",
         table(&format!("{jobs} jobs, {layout} layout"), &reports)
-    );
+    )?;
     let ours = &reports[1];
     let ok = ours.landed() == jobs && ours.missing.is_empty();
     if ok {
-        println!("kustomerge: all {jobs} jobs landed and every tag is in the final file.");
+        writeln!(
+            out,
+            "kustomerge: all {jobs} jobs landed and every tag is in the final file."
+        )?;
     } else {
-        println!(
+        writeln!(
+            out,
             "kustomerge: {} of {jobs} jobs landed; missing from the final file: {:?}",
             ours.landed(),
             ours.missing
-        );
+        )?;
     }
     Ok(if ok { exit::SUCCESS } else { exit::ERROR })
 }

@@ -11,12 +11,17 @@
 //! Outside a work tree only the checks that don't depend on a repository run.
 
 use std::fs;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::cli::SameImagePolicy;
 use crate::commands::install::{
-    Config, DRIVER, DRIVER_COMPANION_KEYS, DRIVER_KEY, KUSTOMIZATION_FILES, find_on_path,
-    first_shell_word, hook_paths, is_executable, is_our_hook,
+    Config, DRIVER_COMPANION_KEYS, KUSTOMIZATION_FILES, find_on_path, hook_paths, is_executable,
+    is_our_hook,
+};
+use crate::driver::{
+    DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered, shell_quote, shell_words,
 };
 use crate::exit;
 use crate::git::Git;
@@ -90,23 +95,24 @@ pub fn run() -> anyhow::Result<u8> {
         }
     }
 
+    let mut out = std::io::stdout().lock();
     for check in &checks {
         let mark = match check.status {
             Status::Ok => "✓",
             Status::Warn => "!",
             Status::Fail => "✗",
         };
-        println!("{mark} {}", check.what);
+        writeln!(out, "{mark} {}", check.what)?;
         if let Some(fix) = &check.fix {
-            println!("    fix: {fix}");
+            writeln!(out, "    fix: {fix}")?;
         }
     }
     let count = |status| checks.iter().filter(|c| c.status == status).count();
     let (problems, warnings) = (count(Status::Fail), count(Status::Warn));
     if problems == 0 && warnings == 0 {
-        println!("doctor: all checks passed");
+        writeln!(out, "doctor: all checks passed")?;
     } else {
-        println!("doctor: {problems} problem(s), {warnings} warning(s)");
+        writeln!(out, "doctor: {problems} problem(s), {warnings} warning(s)")?;
     }
     Ok(if problems == 0 {
         exit::SUCCESS
@@ -131,7 +137,8 @@ fn git_version(git: &Git) -> Check {
             fix,
         ),
         Some(v) if v < LABELS_GIT => Check::ok(format!(
-            "{text} (supported; note: conflict labels %S/%X/%Y need git 2.44, so the driver line doesn't use them)"
+            "{text} (supported; note: git passes conflict labels %S/%X/%Y from 2.44 on, so \
+             conflicts here show ours/theirs)"
         )),
         Some(_) => Check::ok(format!("{text} (2.39 or newer)")),
     }
@@ -148,8 +155,14 @@ fn parse_git_version(text: &str) -> Option<(u32, u32)> {
 
 fn driver(git: &Git) -> anyhow::Result<Vec<Check>> {
     let config = Config::effective(git.clone());
-    let register = "kustomerge install (or: git config --global merge.kustomize.driver \
-                    'kustomerge merge %O %A %B %L %P')";
+    let default = DriverLine {
+        program: "kustomerge".into(),
+        policy: SameImagePolicy::Conflict,
+    };
+    let register = &format!(
+        "kustomerge install (or: git config --global {DRIVER_KEY} {})",
+        shell_quote(&default.to_string())
+    );
     let Some(line) = config.get(DRIVER_KEY)? else {
         let mut stray = Vec::new();
         for key in DRIVER_COMPANION_KEYS {
@@ -193,14 +206,45 @@ fn driver(git: &Git) -> anyhow::Result<Vec<Check>> {
             register,
         )
     }];
+    if let Some(old) = Registered::read(&line)
+        && !old.missing.is_empty()
+    {
+        checks.push(Check::warn(
+            format!(
+                "{DRIVER_KEY} is in an older kustomerge format: it lacks {}",
+                old.missing.join(", and ")
+            ),
+            upgrade(config.scope_of(DRIVER_KEY)?.as_deref(), &old.line),
+        ));
+    }
     checks.push(driver_program(&line));
     Ok(checks)
+}
+
+/// The exact fix for an outdated line: `install` for the file it lives in
+/// (keeping its program and policy), or the `git config` line that does the same.
+fn upgrade(scope: Option<&str>, old: &DriverLine) -> String {
+    let line = shell_quote(&old.to_string());
+    match scope {
+        Some(scope @ ("local" | "global" | "system")) => {
+            let mut install = format!("kustomerge install --{scope}");
+            if old.program.contains('/') {
+                install.push_str(" --absolute-path");
+            }
+            if old.policy == SameImagePolicy::Newest {
+                install.push_str(" --policy newest");
+            }
+            format!("{install} (or: git config --{scope} {DRIVER_KEY} {line})")
+        }
+        Some("worktree") => format!("git config --worktree {DRIVER_KEY} {line}"),
+        _ => format!("set {DRIVER_KEY} to {line} where it is set (`git -c` or GIT_CONFIG_*)"),
+    }
 }
 
 fn driver_program(line: &str) -> Check {
     let reinstall = "reinstall kustomerge (./install.sh, or cargo install --locked --path .)";
     // git expands `%%` to `%` before `sh` sees the line.
-    let Some(word) = first_shell_word(&line.replace("%%", "%")) else {
+    let Some(word) = shell_words(&line.replace("%%", "%")).into_iter().next() else {
         return Check::fail(format!("{DRIVER_KEY} is empty"), reinstall);
     };
     let path = if word.contains('/') {

@@ -35,14 +35,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::cli::{InstallArgs, InstallScopeArgs, SameImagePolicy};
+use crate::cli::{InstallArgs, InstallScopeArgs};
+use crate::driver::{self, DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered};
 use crate::exit;
 use crate::git::Git;
 
-/// The driver's name: `merge.kustomize.*` in config, `merge=kustomize` in attributes.
-pub(crate) const DRIVER: &str = "kustomize";
-/// The config key git runs.
-pub(crate) const DRIVER_KEY: &str = "merge.kustomize.driver";
 /// Keys that are fatal in git without [`DRIVER_KEY`] (contract §4).
 pub(crate) const DRIVER_COMPANION_KEYS: [&str; 2] = [NAME_KEY, "merge.kustomize.recursive"];
 const NAME_KEY: &str = "merge.kustomize.name";
@@ -158,6 +155,13 @@ impl Config {
         Ok(self
             .query(&["--get", key], 1)?
             .map(|v| v.strip_suffix('\n').unwrap_or(&v).to_owned()))
+    }
+
+    /// The scope (`local`, `global`, `command`, ...) a key's effective value comes from.
+    pub(crate) fn scope_of(&self, key: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .query(&["--show-scope", "--get", key], 1)?
+            .and_then(|v| v.split_once('\t').map(|(scope, _)| scope.to_owned())))
     }
 
     /// Every value of a multi-valued key. `-z` keeps values with newlines whole.
@@ -534,7 +538,25 @@ pub fn run(args: &InstallArgs) -> anyhow::Result<u8> {
         install.hook(&program)?;
     }
     install.set(NAME_KEY, NAME)?;
-    install.set(DRIVER_KEY, &driver_line(&program, args.policy))?;
+    let line = DriverLine {
+        program,
+        policy: args.policy,
+    };
+    // A line an older kustomerge wrote for this same program is replaced as
+    // any other would be; the note says why it changed.
+    let outdated = install
+        .config
+        .get(DRIVER_KEY)?
+        .as_deref()
+        .and_then(Registered::read)
+        .filter(|old| old.line.program == line.program && !old.missing.is_empty());
+    install.set(DRIVER_KEY, &line.to_string())?;
+    if let Some(old) = outdated {
+        install.done.push(format!(
+            "upgraded a driver line in an older kustomerge format, which lacked {}",
+            old.missing.join(" and ")
+        ));
+    }
     let attr_file = (scope == Scope::Local).then_some(if args.no_commit_attributes {
         AttrFile::Info
     } else {
@@ -660,7 +682,7 @@ fn uninstall_hook(git: &Git, done: &mut Vec<String>) -> anyhow::Result<()> {
 }
 
 /// The program the driver line and the hook run: `kustomerge` from PATH, or
-/// this binary's absolute path, quoted for the `sh -c` git runs it with.
+/// this binary's absolute path (unquoted).
 fn program(absolute: bool) -> anyhow::Result<String> {
     if !absolute {
         return Ok("kustomerge".to_owned());
@@ -669,20 +691,7 @@ fn program(absolute: bool) -> anyhow::Result<String> {
     let exe = exe
         .to_str()
         .with_context(|| format!("{} is not valid UTF-8", exe.display()))?;
-    Ok(shell_quote(exe))
-}
-
-/// The driver line. `%` is doubled in the program because git expands `%` in
-/// the whole line.
-fn driver_line(program: &str, policy: SameImagePolicy) -> String {
-    let policy = match policy {
-        SameImagePolicy::Conflict => "",
-        SameImagePolicy::Newest => "--same-image newest ",
-    };
-    format!(
-        "{} merge {policy}%O %A %B %L %P",
-        program.replace('%', "%%")
-    )
+    Ok(exe.to_owned())
 }
 
 fn attribute_lines() -> impl Iterator<Item = String> {
@@ -765,7 +774,8 @@ if [ -x "$chained" ]; then
     printf '%s' "$input" | "$chained" "$@" || exit $?
 fi
 printf '%s' "$input" | {program} check --pre-push "$1" "$2"
-"#
+"#,
+        program = driver::shell_quote(program)
     )
 }
 
@@ -802,66 +812,9 @@ pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|path| is_executable(path))
 }
 
-/// Quotes `word` for `sh` when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// The first word of a `sh` command line: the program a driver line runs.
-/// Handles the quoting [`shell_quote`] produces and plain double quotes.
-pub(crate) fn first_shell_word(line: &str) -> Option<String> {
-    let mut word = String::new();
-    let mut chars = line.trim_start().chars();
-    let mut started = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => word.extend(chars.by_ref().take_while(|&c| c != '\'')),
-            '"' => word.extend(chars.by_ref().take_while(|&c| c != '"')),
-            '\\' => word.extend(chars.next()),
-            c if c.is_whitespace() => break,
-            c => word.push(c),
-        }
-        started = true;
-    }
-    started.then_some(word)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_programs_read_back_as_one_word() {
-        for path in [
-            "/usr/bin/kustomerge",
-            "/home/a b/.cargo/bin/kustomerge",
-            "/tmp/it's/kustomerge",
-        ] {
-            let line = format!("{} merge %O %A %B", shell_quote(path));
-            assert_eq!(first_shell_word(&line).as_deref(), Some(path), "{line}");
-        }
-        assert_eq!(first_shell_word("  "), None);
-    }
-
-    #[test]
-    fn driver_line_follows_git_placeholders_and_policy() {
-        assert_eq!(
-            driver_line("kustomerge", SameImagePolicy::Conflict),
-            "kustomerge merge %O %A %B %L %P"
-        );
-        assert_eq!(
-            driver_line("/opt/100%/kustomerge", SameImagePolicy::Newest),
-            "/opt/100%%/kustomerge merge --same-image newest %O %A %B %L %P"
-        );
-    }
 
     #[test]
     fn undo_entries_round_trip() {

@@ -48,7 +48,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
             current: current_label,
             base: label(args.base_label.as_ref(), "%S", &defaults.base),
             other: label(args.other_label.as_ref(), "%Y", &defaults.other),
-            size: args.marker_size,
+            size: merge::text::requested_marker_size(args.marker_size),
         },
         git: Git::new(),
     };

@@ -5,9 +5,11 @@
 //! stdout (stderr carries the progress lines either way, so CI logs show
 //! them even when stdout is captured).
 
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
+use serde::Serialize;
 
 use crate::cli::PushArgs;
 use crate::push::{self, Options};
@@ -26,17 +28,32 @@ pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
     match push::run(&opts) {
         Ok(report) => {
             if args.json {
-                println!("{}", serde_json::to_string(&report)?);
+                print_json(&report);
             }
             Ok(report.result.exit_code())
         }
         Err(err) => {
             // Pipelines parsing stdout still get one object.
             if args.json {
-                let error = serde_json::json!({ "result": "error", "message": format!("{err:#}") });
-                println!("{error}");
+                print_json(
+                    &serde_json::json!({ "result": "error", "message": format!("{err:#}") }),
+                );
             }
             Err(err)
         }
+    }
+}
+
+/// Prints the one JSON object. The push has happened by then, so its exit
+/// code stands whatever becomes of stdout: a failed write is only reported,
+/// and a reader that went away (a closed pipe) not even that.
+fn print_json(value: &impl Serialize) {
+    let written = serde_json::to_string(value)
+        .map_err(std::io::Error::from)
+        .and_then(|json| writeln!(std::io::stdout().lock(), "{json}"));
+    if let Err(err) = written
+        && err.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("kustomerge: could not print the JSON report: {err}");
     }
 }

@@ -16,6 +16,21 @@ use crate::git::Git;
 use crate::kustomization::Eol;
 use crate::merge::render::{ConflictStyle, conflict_block};
 
+/// The longest conflict markers a driver line's `%L` can ask for. git sends
+/// 7, or the `conflict-marker-size` attribute, plus 2 per criss-cross level;
+/// a larger value is a mistake, and one in the billions once aborted the
+/// driver on allocation, which makes git abort the whole merge.
+pub const MAX_MARKER_SIZE: usize = 1024;
+
+/// Git's `%L` as a marker size: 0 means the default, as it does for
+/// `git merge-file`, and more than [`MAX_MARKER_SIZE`] is capped.
+pub fn requested_marker_size(percent_l: usize) -> usize {
+    match percent_l {
+        0 => Markers::default().size,
+        n => n.min(MAX_MARKER_SIZE),
+    }
+}
+
 /// Conflict labels and marker size, as git passes them to a driver.
 #[derive(Debug, Clone)]
 pub struct Markers {
@@ -186,5 +201,12 @@ mod tests {
         assert_eq!(super::marker_size(7, [b"=======\n", b"", b""]), 8);
         assert_eq!(super::marker_size(7, [b"", b"<<<<<<<<< x\r\n", b""]), 10);
         assert_eq!(super::marker_size(7, [b"", b"", b"==== short\n"]), 7);
+    }
+
+    #[test]
+    fn percent_l_zero_is_the_default_and_huge_is_capped() {
+        assert_eq!(super::requested_marker_size(0), 7);
+        assert_eq!(super::requested_marker_size(9), 9);
+        assert_eq!(super::requested_marker_size(usize::MAX), 1024);
     }
 }

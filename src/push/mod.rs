@@ -43,6 +43,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::cli::SameImagePolicy;
+use crate::driver::{self, DriverLine};
 use crate::git::Git;
 use crate::kustomization::FILE_NAMES;
 use backoff::{Backoff, Rng};
@@ -494,26 +495,23 @@ fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git
     let attributes = scratch.join("attributes");
     let lines: String = FILE_NAMES
         .iter()
-        .map(|n| format!("{n} merge=kustomize\n"))
+        .map(|n| format!("{n} merge={}\n", driver::NAME))
         .collect();
     std::fs::write(&attributes, lines)
         .with_context(|| format!("could not write {}", attributes.display()))?;
     let attributes = attributes
         .to_str()
         .context("the temp directory's path is not UTF-8")?;
-    let exe = opts
-        .exe
-        .to_str()
-        .context("the kustomerge binary's path is not UTF-8")?;
-    let policy = match opts.same_image {
-        SameImagePolicy::Conflict => "",
-        SameImagePolicy::Newest => " --same-image newest",
+    let line = DriverLine {
+        program: opts
+            .exe
+            .to_str()
+            .context("the kustomerge binary's path is not UTF-8")?
+            .to_owned(),
+        policy: opts.same_image,
     };
     Ok(Git::in_dir(root)
-        .with_config(
-            "merge.kustomize.driver",
-            &format!("{} merge{policy} %O %A %B %L %P", sh_quote(exe)),
-        )
+        .with_config(driver::KEY, &line.to_string())
         .with_config("core.attributesFile", attributes)
         // The apply backend calls drivers only when a patch fails to apply.
         .with_config("rebase.backend", "merge")
@@ -525,11 +523,6 @@ fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git
         .with_config("gc.auto", "0")
         // Rejections are classified by their English text.
         .with_env("LC_ALL", "C"))
-}
-
-/// Quotes a word for the shell git runs driver lines with.
-fn sh_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 enum Fetched {

@@ -341,3 +341,42 @@ fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
     let out = push(&[":feature"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// `kustomerge ... | head -c1`: the reader goes away, and the write that
+/// follows fails with EPIPE (std ignores SIGPIPE). Every command that prints
+/// to stdout ends quietly with exit 0, never with a panic or a signal.
+#[test]
+fn a_stdout_closed_by_its_reader_ends_quietly() {
+    let sb = Sandbox::new();
+    for i in 0..50 {
+        let dir = sb.path().join(format!("overlay-{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("kustomization.yaml"),
+            "images:\n- name: api\n  newTag: 1.0.0\n- name: api\n  newTag: 1.0.1\n",
+        )
+        .unwrap();
+    }
+    for args in [
+        &["check"][..],
+        &["check", "--format", "json"],
+        &["doctor"],
+        &["completions", "bash"],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = sb
+            .kustomerge_cmd(sb.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

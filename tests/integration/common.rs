@@ -125,13 +125,13 @@ impl Sandbox {
     /// Registers the driver in `repo`'s own config and attributes, the way
     /// the README's manual setup does.
     pub fn register_driver(&self, repo: &Path) {
+        let line = kustomerge::driver::DriverLine {
+            program: "kustomerge".into(),
+            policy: kustomerge::cli::SameImagePolicy::Conflict,
+        };
         self.git(
             repo,
-            &[
-                "config",
-                "merge.kustomize.driver",
-                "kustomerge merge %O %A %B %L %P",
-            ],
+            &["config", "merge.kustomize.driver", &line.to_string()],
         );
         let attrs = repo.join(".git/info/attributes");
         std::fs::create_dir_all(attrs.parent().unwrap()).unwrap();
@@ -147,9 +147,19 @@ impl Sandbox {
         let full = repo.join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
         std::fs::write(&full, content).unwrap();
-        self.git(repo, &["add", path]);
+        self.git(repo, &["add", "--", path]);
         self.git(repo, &["commit", "-q", "-m", msg]);
     }
+}
+
+/// Whether this git passes its conflict labels to drivers (`%S %X %Y`, 2.44+).
+pub fn git_passes_labels(sb: &Sandbox) -> bool {
+    let version = sb.git(sb.path(), &["--version"]);
+    let mut numbers = version
+        .trim_start_matches("git version ")
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) >= (2, 44)
 }
 
 /// stderr as text, for assertion messages.
@@ -216,12 +226,19 @@ pub fn diverged_with(sb: &Sandbox, files: &[(&str, &str)], job: &str, main: &str
     for (path, content) in files {
         sb.commit_file(&repo, path, content.as_bytes(), path);
     }
-    sb.commit_file(&repo, "kustomization.yaml", BASE.as_bytes(), "base");
-    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
-    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
-    sb.git(&repo, &["checkout", "-q", "main"]);
-    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
+    diverge(sb, &repo, "kustomization.yaml", [job, main], "job");
     repo
+}
+
+/// Commits BASE at `path` on main, then `job` (with the commit message
+/// `subject`) on a new `job` branch and `main` on main, each a child of that
+/// base. Leaves main checked out.
+pub fn diverge(sb: &Sandbox, repo: &Path, path: &str, [job, main]: [&str; 2], subject: &str) {
+    sb.commit_file(repo, path, BASE.as_bytes(), "base");
+    sb.git(repo, &["checkout", "-q", "-b", "job"]);
+    sb.commit_file(repo, path, job.as_bytes(), subject);
+    sb.git(repo, &["checkout", "-q", "main"]);
+    sb.commit_file(repo, path, main.as_bytes(), "main");
 }
 
 /// The job appends `cron`, main appends `mailer`: plain git conflicts on

@@ -13,6 +13,9 @@ use crate::common::{
     BASE, Sandbox, bin, both_appended, job_plain_git_cannot_rebase, stderr, with_image,
 };
 
+/// What every driver line `install` writes now ends with.
+const CURRENT_ARGS: &str = "--base-label=%S --current-label=%X --other-label=%Y -- %O %A %B %L %P";
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -182,7 +185,7 @@ fn install_twice_then_uninstall_leaves_the_global_config_as_it_was() {
                 &sb.home(),
                 &["config", "--global", "merge.kustomize.driver"]
             ),
-            "kustomerge merge %O %A %B %L %P\n"
+            format!("kustomerge merge {CURRENT_ARGS}\n")
         );
 
         let again = kustomerge_ok(&sb, &sb.home(), &["install", "--global"]);
@@ -235,7 +238,9 @@ fn uninstall_restores_a_driver_line_install_replaced() {
         &["config", "--global", "merge.kustomize.driver"],
     );
     assert!(
-        line.ends_with("/kustomerge merge --same-image newest %O %A %B %L %P\n"),
+        line.ends_with(&format!(
+            "/kustomerge merge --same-image newest {CURRENT_ARGS}\n"
+        )),
         "{line}"
     );
     // The absolute path works without kustomerge on PATH.
@@ -253,6 +258,99 @@ fn uninstall_restores_a_driver_line_install_replaced() {
 
     kustomerge_ok(&sb, &sb.home(), &["uninstall", "--global"]);
     assert_eq!(fs::read(gitconfig(&sb)).unwrap(), before);
+}
+
+/// The global config as an older `kustomerge install` left it: the driver
+/// line without `--` or labels, and the undo log for it.
+const OLD_INSTALL: &str = "[merge \"kustomize\"]\n\
+    \tname = kustomization.yaml images merge (kustomerge)\n\
+    \tdriver = kustomerge merge %O %A %B %L %P\n\
+    [kustomerge \"install\"]\n\
+    \tundo = created-config\n\
+    \tundo = unset merge.kustomize.name\n\
+    \tundo = unset merge.kustomize.driver\n";
+
+#[test]
+fn doctor_gives_the_exact_fix_for_an_older_driver_line() {
+    let sb = Sandbox::new();
+    fs::write(gitconfig(&sb), OLD_INSTALL).unwrap();
+    let out = sb.kustomerge(&sb.home(), &["doctor"]);
+    let report = stdout(&out);
+    // The line still works (see driver_args), so it is a warning.
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("! merge.kustomize.driver is in an older kustomerge format: it lacks `--`")
+            && report.contains("and git's conflict labels"),
+        "{report}"
+    );
+    let fix = report
+        .lines()
+        .find_map(|l| l.strip_prefix("    fix: kustomerge install --global (or: "))
+        .and_then(|l| l.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no install --global fix:\n{report}"));
+    // The `git config` alternative, run as the user would paste it.
+    let mut sh = std::process::Command::new("sh");
+    crate::common::hermetic(&mut sh, &sb.home());
+    let pasted = sh.arg("-c").arg(fix).output().unwrap();
+    assert!(pasted.status.success(), "{fix}: {}", stderr(&pasted));
+    let after = stdout(&sb.kustomerge(&sb.home(), &["doctor"]));
+    assert!(!after.contains("older"), "{after}");
+    assert!(
+        after.contains(&format!(
+            "✓ merge.kustomize.driver = kustomerge merge {CURRENT_ARGS}"
+        )),
+        "{after}"
+    );
+
+    // An absolute path in a repository's own config: install keeps both.
+    let repo = repo_with_overlay(&sb);
+    let old = format!(
+        "{} merge --same-image newest %O %A %B %L %P",
+        bin().display()
+    );
+    sb.git(&repo, &["config", "merge.kustomize.driver", &old]);
+    let report = stdout(&sb.kustomerge(&repo, &["doctor"]));
+    assert!(
+        report.contains(
+            "fix: kustomerge install --local --absolute-path --policy newest (or: git config --local"
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn install_upgrades_an_older_kustomerge_line_and_uninstall_still_removes_all() {
+    let sb = Sandbox::new();
+    fs::write(gitconfig(&sb), OLD_INSTALL).unwrap();
+    let said = kustomerge_ok(&sb, &sb.home(), &["install"]);
+    assert!(
+        said.contains("upgraded a driver line in an older kustomerge format"),
+        "{said}"
+    );
+    assert_eq!(
+        sb.git(
+            &sb.home(),
+            &["config", "--global", "merge.kustomize.driver"]
+        ),
+        format!("kustomerge merge {CURRENT_ARGS}\n")
+    );
+    let again = kustomerge_ok(&sb, &sb.home(), &["install"]);
+    assert!(again.contains("nothing changed"), "{again}");
+    // The older install's log still describes the key: uninstall removes
+    // the upgraded line and the file that install created.
+    kustomerge_ok(&sb, &sb.home(), &["uninstall"]);
+    assert!(!gitconfig(&sb).exists());
+
+    // A user's own line for another tool is replaced as before, not called old.
+    let sb = Sandbox::new();
+    fs::write(
+        gitconfig(&sb),
+        "[merge \"kustomize\"]\n\tdriver = other-tool merge %O %A %B\n",
+    )
+    .unwrap();
+    let said = kustomerge_ok(&sb, &sb.home(), &["install"]);
+    assert!(!said.contains("upgraded"), "{said}");
+    assert!(said.contains("(was other-tool merge %O %A %B)"), "{said}");
 }
 
 #[test]
@@ -485,7 +583,7 @@ fn install_sh_works_on_a_clean_clone_with_a_fresh_home() {
         .unwrap();
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("kustomerge "));
     let driver = sb.git(sb.path(), &["config", "--global", "merge.kustomize.driver"]);
-    assert!(driver.contains("merge %O %A %B %L %P"), "{driver}");
+    assert!(driver.contains(CURRENT_ARGS), "{driver}");
     assert!(
         stderr(&out).contains("uninstall"),
         "install.sh must say how to undo: {}",

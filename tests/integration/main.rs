@@ -5,6 +5,7 @@
 mod common;
 
 mod check;
+mod driver_args;
 mod hostile;
 mod install;
 mod merge_corpus;

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use crate::common::{
-    BASE, Sandbox, both_appended, diverged, diverged_with, job_plain_git_cannot_rebase,
-    kubectl_available,
+    BASE, Sandbox, both_appended, diverged, diverged_with, git_passes_labels,
+    job_plain_git_cannot_rebase, kubectl_available,
 };
 
 fn read(repo: &Path) -> String {
@@ -101,9 +101,17 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style
     let out = sb.git_out(&repo, &["rebase", "main"]);
     assert!(!out.status.success());
     let got = read(&repo);
+    // git's own labels (2.44+): the rebased-onto tip, and the replayed commit.
+    let job = sb.git(&repo, &["rev-parse", "--short", "job"]);
+    let job = format!("{} (job)", job.trim());
+    let [ours, base, theirs] = if git_passes_labels(&sb) {
+        ["HEAD".to_owned(), format!("parent of {job}"), job]
+    } else {
+        ["ours", "base", "theirs"].map(str::to_owned)
+    };
     let want = BASE.replace("1.0.0", "1.0.1").replace(
         "- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.0.0\n",
-        "<<<<<<< ours\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.1.0\n||||||| base\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.0.0\n=======\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.2.0\n>>>>>>> theirs\n",
+        &format!("<<<<<<< {ours}\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.1.0\n||||||| {base}\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.0.0\n=======\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.2.0\n>>>>>>> {theirs}\n"),
     );
     assert_eq!(got, want);
     let unmerged = sb.git(&repo, &["ls-files", "-u"]);
