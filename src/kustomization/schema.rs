@@ -47,7 +47,10 @@ impl ListSchema {
     /// the Kelvin sign to `k` only before), so a key that folds to a field
     /// only through those is `Err(field)`: it may or may not be that field.
     pub fn field(&self, key: &str) -> Result<Option<&'static str>, &'static str> {
-        if let Some(f) = self.fields.iter().find(|f| f.eq_ignore_ascii_case(key)) {
+        // Most keys are spelled as the field: exact first, it's cheaper.
+        let exact = self.fields.iter().find(|f| **f == key);
+        if let Some(f) = exact.or_else(|| self.fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
+        {
             return Ok(Some(f));
         }
         if key.is_ascii() {
