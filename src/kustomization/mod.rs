@@ -286,6 +286,12 @@ impl<'a> Field<'a> {
     pub fn value_span(&self) -> Range<usize> {
         self.value_at.range()
     }
+
+    /// The 1-based line of the key in `src`, for messages: counted, since
+    /// a field doesn't store it.
+    pub fn line(&self, src: &str) -> usize {
+        src[..self.key_span().start].matches('\n').count() + 1
+    }
 }
 
 /// A token's text, without its quotes when it is quoted.

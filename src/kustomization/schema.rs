@@ -10,6 +10,8 @@ pub struct ListSchema {
     pub facets: &'static [&'static [&'static str]],
     /// The fields kustomize accepts in an entry (anything else is an error to kustomize).
     pub fields: &'static [&'static str],
+    /// The fields kustomize decodes as integers; the others are strings.
+    pub ints: &'static [&'static str],
 }
 
 /// `images:`. `newTag`, `digest` and `tagSuffix` are one version: merging them
@@ -18,6 +20,7 @@ pub const IMAGES: ListSchema = ListSchema {
     key: "images",
     facets: &[&["newName"], &["newTag", "digest", "tagSuffix"]],
     fields: &["name", "newName", "newTag", "digest", "tagSuffix"],
+    ints: &[],
 };
 
 /// `replicas:`.
@@ -25,6 +28,7 @@ pub const REPLICAS: ListSchema = ListSchema {
     key: "replicas",
     facets: &[&["count"]],
     fields: &["name", "count"],
+    ints: &["count"],
 };
 
 /// Every keyed list, in the order kustomize writes them.
@@ -36,7 +40,44 @@ impl ListSchema {
         LISTS.into_iter().find(|s| s.key == key)
     }
 
-    /// The facet that `field` belongs to (`name` belongs to none).
+    /// The field kustomize decodes `key` into, `Ok(None)` for one it doesn't
+    /// know. Go's `encoding/json` matches names case-insensitively, so
+    /// `NEWTAG` is `newTag`. Beyond ASCII its folding changed between Go
+    /// releases (`ſ` folds to `s` in all, `ı` to `i` only since Go 1.21,
+    /// the Kelvin sign to `k` only before), so a key that folds to a field
+    /// only through those is `Err(field)`: it may or may not be that field.
+    pub fn field(&self, key: &str) -> Result<Option<&'static str>, &'static str> {
+        // Most keys are spelled as the field: exact first, it's cheaper.
+        let exact = self.fields.iter().find(|f| **f == key);
+        if let Some(f) = exact.or_else(|| self.fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
+        {
+            return Ok(Some(f));
+        }
+        if key.is_ascii() {
+            return Ok(None);
+        }
+        let folded: String = key
+            .chars()
+            .map(|c| match c {
+                '\u{17f}' => 's',
+                '\u{131}' => 'i',
+                '\u{212a}' => 'k',
+                c => c,
+            })
+            .collect();
+        match self.fields.iter().find(|f| f.eq_ignore_ascii_case(&folded)) {
+            Some(f) => Err(f),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether kustomize decodes `field` (as [`Self::field`] names it) as an integer.
+    pub fn is_int(&self, field: &str) -> bool {
+        self.ints.contains(&field)
+    }
+
+    /// The facet that `field` (as [`Self::field`] names it, or an unknown
+    /// key) belongs to (`name` belongs to none).
     pub fn facet_of(&self, field: &str) -> Option<Facet> {
         self.facets
             .iter()
@@ -53,4 +94,21 @@ pub enum Facet {
     Declared(usize),
     /// A field kustomize doesn't know, merged on its own.
     Other(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IMAGES, REPLICAS};
+
+    #[test]
+    fn keys_fold_to_fields_as_go_json_matches_them() {
+        assert_eq!(IMAGES.field("NEWTAG"), Ok(Some("newTag")));
+        assert_eq!(IMAGES.field("Digest"), Ok(Some("digest")));
+        assert_eq!(IMAGES.field("newtag"), Ok(Some("newTag")));
+        assert_eq!(REPLICAS.field("Count"), Ok(Some("count")));
+        assert_eq!(IMAGES.field("newDigest"), Ok(None));
+        assert_eq!(IMAGES.field("digeſt"), Err("digest"));
+        assert_eq!(IMAGES.field("tagSuffıx"), Err("tagSuffix"));
+        assert_eq!(IMAGES.field("nämе"), Ok(None));
+    }
 }

@@ -1,14 +1,16 @@
 //! The keyed three-way merge of one list (`images:` or `replicas:`).
 //!
-//! Identity is `name`. Per entry, each facet (see [`schema`]) goes through the
-//! three-way rule on its *values*, so re-quoting or re-indenting is never a
-//! semantic change. The entry's bytes come from a *carrier*: the side whose
-//! formatting changed (comments, key order), with the merged values spliced
-//! in. Entries added on one side are copied byte for byte from it.
+//! Identity is `name`. Entries are read as kustomize reads them ([`Read`]):
+//! each key under the field Go's JSON decoder matches it to (`NEWTAG` is
+//! `newTag`), each value typed the way go-yaml v2 types it (`1.10` unquoted
+//! is a number, `null` is no value). Per entry, each facet (see [`schema`])
+//! goes through the three-way rule on those values, so re-quoting,
+//! re-spelling a key or re-indenting is never a semantic change. The entry's
+//! bytes come from a *carrier*: the side whose formatting changed (comments,
+//! key order), with the merged values spliced in. Entries added on one side
+//! are copied byte for byte from it.
 //!
 //! [`schema`]: crate::kustomization::schema
-
-use std::collections::BTreeMap;
 
 // foldhash, not std's SipHash: hashing names was a fifth of a 10,000-image
 // merge. Its seed is random per process and the driver's runs are short and
@@ -17,9 +19,10 @@ use foldhash::{HashMap as Map, HashMapExt};
 
 use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
-use crate::kustomization::{Entry, KeyedList, Style};
+use crate::kustomization::{Entry, Field, KeyedList, Style};
 use crate::merge::rule::{Pick, pick};
 use crate::merge::{Fallback, Side, Which};
+use crate::yaml11::{Plain, resolve};
 
 /// One entry of the merged list.
 #[derive(Debug)]
@@ -75,7 +78,7 @@ struct Table<'d> {
 }
 
 impl<'d> Table<'d> {
-    fn new(sides: [&Side<'d>; 3]) -> Result<Self, Fallback> {
+    fn new(schema: &ListSchema, sides: [&Side<'d>; 3]) -> Result<Self, Fallback> {
         let len = |s: &Side<'d>| s.list.map_or(0, |l| l.entries.len());
         let most = sides.iter().map(|s| len(s)).max().unwrap_or(0);
         let mut ids: Map<&'d str, usize> = Map::with_capacity(most);
@@ -88,12 +91,7 @@ impl<'d> Table<'d> {
             let Some(list) = side.list else { continue };
             let (which, key) = (side.which, &list.key);
             for entry in &list.entries {
-                let Some(name) = entry.name(side.src) else {
-                    return Err(Fallback(format!(
-                        "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
-                        entry.line
-                    )));
-                };
+                let name = identity(schema, side, entry)?;
                 let id = *ids.entry(name).or_insert_with(|| {
                     table.names.push(name);
                     table.entries.push([None; 3]);
@@ -118,14 +116,244 @@ impl<'d> Table<'d> {
     }
 }
 
-type FacetValues<'d> = BTreeMap<Facet, BTreeMap<&'d str, &'d str>>;
+/// A value as kustomize decodes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value<'d> {
+    /// No value: the field is absent, `null`, or an empty string in a
+    /// string field. kustomize's fields are plain Go strings, so all three
+    /// decode to `""`, which it treats as unset.
+    Unset,
+    /// A string.
+    Str(&'d str),
+    /// An integer; an absent or `null` integer field is 0, Go's zero value.
+    Int(i128),
+    /// A bool, only in a field kustomize doesn't know.
+    Bool(bool),
+    /// A float's bits, only in a field kustomize doesn't know.
+    Float(u64),
+}
 
-fn facets<'d>(schema: &ListSchema, src: &'d str, entry: &'d Entry<'d>) -> FacetValues<'d> {
-    let mut out: FacetValues<'d> = BTreeMap::new();
+/// The field `f`'s key as kustomize's field name (or the key itself, for a
+/// field kustomize doesn't know).
+fn field_name<'d>(
+    schema: &ListSchema,
+    side: &Side<'d>,
+    f: &Field<'d>,
+) -> Result<&'d str, Fallback> {
+    let key = f.key(side.src);
+    match schema.field(key) {
+        Ok(name) => Ok(name.unwrap_or(key)),
+        Err(name) => Err(Fallback(format!(
+            "{} input, line {}: kustomize may or may not read `{key}` as `{name}` (Go's case folding of non-ASCII letters changed between releases); spell it `{name}`. Until then git's line merge handles the file",
+            side.which,
+            f.line(side.src)
+        ))),
+    }
+}
+
+/// What field `f` (kustomize's field `name`) holds to kustomize: the one
+/// place the planner types a value, so that every comparison sees what
+/// kustomize sees. A value kustomize would refuse in that field makes the
+/// input invalid to it, and the merge steps aside.
+fn typed<'d>(
+    schema: &ListSchema,
+    side: &Side<'d>,
+    f: &Field<'d>,
+    name: &str,
+) -> Result<Value<'d>, Fallback> {
+    let text = f.value(side.src);
+    let value = if f.plain() {
+        match resolve(text) {
+            Plain::Null => Value::Unset,
+            Plain::Str => Value::Str(text),
+            Plain::Int(n) => Value::Int(n),
+            Plain::Float(x) => Value::Float(x.to_bits()),
+            Plain::Bool(b) => Value::Bool(b),
+        }
+    } else {
+        Value::Str(text)
+    };
+    if !schema.fields.contains(&name) {
+        return Ok(value);
+    }
+    let int = schema.is_int(name);
+    match (int, value) {
+        (true, Value::Unset) => return Ok(Value::Int(0)),
+        (true, Value::Int(n)) if i64::try_from(n).is_ok() => return Ok(value),
+        (false, Value::Str("")) => return Ok(Value::Unset),
+        (false, Value::Unset | Value::Str(_)) => return Ok(value),
+        _ => {}
+    }
+    let quoted = format!("quote it: `{}: \"{text}\"`", f.key(side.src));
+    let (what, fix) = match value {
+        Value::Str(s) if matches!(resolve(s), Plain::Int(_)) => {
+            ("a string", "unquote it".to_owned())
+        }
+        Value::Str(_) | Value::Float(_) if int => {
+            ("not an integer", "write a whole number".to_owned())
+        }
+        Value::Int(_) if int => ("out of range", "write a smaller number".to_owned()),
+        Value::Bool(_) => ("a bool", quoted),
+        _ => ("a number", quoted),
+    };
+    let want = if int { "an integer" } else { "a string" };
+    Err(Fallback(format!(
+        "{} input, line {}: `{}` is {what} to kustomize, which wants {want} there and refuses to build; {fix}. Until then git's line merge handles the file",
+        side.which,
+        f.line(side.src),
+        &side.src[f.key_span().start..f.value_span().end],
+    )))
+}
+
+/// The entry's identity: its `name`, however the key is spelled.
+fn identity<'d>(
+    schema: &ListSchema,
+    side: &Side<'d>,
+    entry: &'d Entry<'d>,
+) -> Result<&'d str, Fallback> {
+    let (which, key) = (side.which, side.list.map_or("", |l| l.key.as_str()));
+    let mut found = None;
     for f in &entry.fields {
-        let key = f.key(src);
-        if let Some(facet) = schema.facet_of(key) {
-            out.entry(facet).or_default().insert(key, f.value(src));
+        if field_name(schema, side, f)? == "name" && found.replace(f).is_some() {
+            return Err(twice(side, f, "name"));
+        }
+    }
+    match found.map(|f| typed(schema, side, f, "name")).transpose()? {
+        Some(Value::Str(name)) => Ok(name),
+        _ => Err(Fallback(format!(
+            "{which} input, line {}: an entry of `{key}:` has no `name` (add one; until then git's line merge handles the file)",
+            entry.line
+        ))),
+    }
+}
+
+/// The message for a second key that kustomize reads as field `name`.
+fn twice(side: &Side<'_>, f: &Field<'_>, name: &str) -> Fallback {
+    Fallback(format!(
+        "{} input, line {}: `{}` is `{name}` again to kustomize, which matches keys case-insensitively and silently keeps the last; delete one of them. Until then git's line merge handles the file",
+        side.which,
+        f.line(side.src),
+        f.key(side.src)
+    ))
+}
+
+/// An entry as kustomize reads it.
+struct Read<'d> {
+    /// Each field's name to kustomize and its value, in the entry's order.
+    fields: Vec<(&'d str, Value<'d>)>,
+    /// The schema's integer fields, whose zero value is 0.
+    ints: &'static [&'static str],
+}
+
+impl<'d> Read<'d> {
+    fn new(schema: &ListSchema, side: &Side<'d>, entry: &'d Entry<'d>) -> Result<Self, Fallback> {
+        let mut fields: Vec<(&'d str, Value<'d>)> = Vec::with_capacity(entry.fields.len());
+        for f in &entry.fields {
+            let name = field_name(schema, side, f)?;
+            if fields.iter().any(|(n, _)| *n == name) {
+                return Err(twice(side, f, name));
+            }
+            fields.push((name, typed(schema, side, f, name)?));
+        }
+        Ok(Self {
+            fields,
+            ints: schema.ints,
+        })
+    }
+
+    /// The position of field `name` in the entry.
+    fn index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|(n, _)| *n == name)
+    }
+
+    /// The value of field `name`, its zero value when absent.
+    fn value(&self, name: &str) -> Value<'d> {
+        match self.fields.iter().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v,
+            None if self.ints.contains(&name) => Value::Int(0),
+            None => Value::Unset,
+        }
+    }
+
+    /// The facet's values, zero values included, in the schema's order.
+    fn facet(&self, schema: &ListSchema, facet: &Facet) -> Vec<Value<'d>> {
+        fields_of(schema, facet).map(|n| self.value(n)).collect()
+    }
+
+    /// The facets this entry holds a field of.
+    fn facets(&self, schema: &ListSchema) -> Vec<Facet> {
+        self.fields
+            .iter()
+            .filter_map(|(n, _)| schema.facet_of(n))
+            .collect()
+    }
+}
+
+/// The names of a facet's fields.
+fn fields_of<'s>(schema: &'s ListSchema, facet: &'s Facet) -> impl Iterator<Item = &'s str> {
+    let (declared, other): (&[&str], _) = match facet {
+        Facet::Declared(i) => (schema.facets[*i], None),
+        Facet::Other(key) => (&[], Some(key.as_str())),
+    };
+    declared.iter().copied().chain(other)
+}
+
+/// Whether two entries mean the same to kustomize: every facet holds the
+/// same values.
+fn same_values(schema: &ListSchema, x: &Read<'_>, y: &Read<'_>) -> bool {
+    let mut facets = x.facets(schema);
+    facets.extend(y.facets(schema));
+    facets
+        .iter()
+        .all(|f| x.facet(schema, f) == y.facet(schema, f))
+}
+
+/// An entry's formatting: its text from `from` on, each key written as
+/// kustomize's field name, each value blanked and each run of blanks as
+/// one, so that re-quoting, re-spelling a key or a stray space is no
+/// change. The fields named in `drop` are left out, with the lines they
+/// leave empty.
+fn layout(
+    side: &Side<'_>,
+    entry: &Entry<'_>,
+    read: &Read<'_>,
+    from: usize,
+    drop: &[&str],
+) -> String {
+    let flow = matches!(side.list.map(|l| l.style), Some(Style::Flow));
+    let src = side.src;
+    let mut text = String::with_capacity(entry.span.end - from);
+    let mut at = from;
+    for (f, (name, _)) in entry.fields.iter().zip(&read.fields) {
+        let (k, v) = (f.key_span(), f.value_span());
+        if drop.contains(name) {
+            // In a flow entry the separator before the field goes with it.
+            let start = if flow && at > from { at } else { k.start };
+            text.push_str(&src[at..start]);
+            text.push('\u{2}');
+        } else {
+            text.push_str(&src[at..k.start]);
+            text.push_str(name);
+            text.push_str(&src[k.end..v.start]);
+            text.push('\u{1}');
+        }
+        at = v.end;
+    }
+    text.push_str(&src[at..entry.span.end]);
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mark = out.len();
+        for word in line.split_whitespace() {
+            if word.chars().all(|c| c == '\u{2}') {
+                continue;
+            }
+            if out.len() > mark {
+                out.push(' ');
+            }
+            out.extend(word.chars().filter(|&c| c != '\u{2}'));
+        }
+        if out.len() > mark || !line.contains('\u{2}') {
+            out.push('\n');
         }
     }
     out
@@ -138,18 +366,20 @@ pub fn plan<'d>(
     target_style: Style,
     policy: SameImagePolicy,
 ) -> Result<Plan<'d>, Fallback> {
-    let table = Table::new(sides)?;
+    let table = Table::new(schema, sides)?;
     let mut decided: Vec<Option<Planned<'d>>> = table
         .entries
         .iter()
         .map(|&[eo, ea, eb]| match (ea, eb) {
-            (Some(ea), Some(eb)) => untouched(sides, eo, ea, eb)
-                .or_else(|| merge_entry(schema, sides, eo, ea, eb, target_style, policy)),
-            (Some(ea), None) => one_sided(sides, Which::Current, eo, ea),
-            (None, Some(eb)) => one_sided(sides, Which::Other, eo, eb),
-            (None, None) => None,
+            (Some(ea), Some(eb)) => match untouched(schema, sides, eo, ea, eb)? {
+                Some(planned) => Ok(Some(planned)),
+                None => merge_entry(schema, sides, eo, ea, eb, target_style, policy).map(Some),
+            },
+            (Some(ea), None) => one_sided(schema, sides, Which::Current, eo, ea),
+            (None, Some(eb)) => one_sided(schema, sides, Which::Other, eo, eb),
+            (None, None) => Ok(None),
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let entries: Vec<_> = order(&table, &decided)
         .into_iter()
         .map(|id| {
@@ -174,7 +404,7 @@ impl Plan<'_> {
                 .entries
                 .iter()
                 .zip(&list.entries)
-                .all(|((name, planned), got)| {
+                .all(|((_, planned), got)| {
                     let Planned::Clean {
                         carrier,
                         entry,
@@ -191,9 +421,9 @@ impl Plan<'_> {
                         return true;
                     }
                     // Rendering splices values and never moves a field, so
-                    // the fields compare in order.
-                    got.name(src) == Some(name)
-                        && got.fields.len() == entry.fields.len()
+                    // the fields compare in order; the name is one of them,
+                    // and the carrier's is the planned name.
+                    got.fields.len() == entry.fields.len()
                         && entry.fields.iter().zip(got.fields.iter()).enumerate().all(
                             |(i, (f, g))| {
                                 let want = tokens
@@ -210,69 +440,71 @@ impl Plan<'_> {
 }
 
 /// The common case, decided on bytes alone: an entry at most one side
-/// touched. Most entries of a large list take this path.
+/// touched. Most entries of a large list take this path. A changed entry is
+/// still read, so that one kustomize would refuse is reported.
 fn untouched<'d>(
+    schema: &ListSchema,
     sides: [&Side<'d>; 3],
     eo: Option<&'d Entry<'d>>,
     ea: &'d Entry<'d>,
     eb: &'d Entry<'d>,
-) -> Option<Planned<'d>> {
+) -> Result<Option<Planned<'d>>, Fallback> {
     let text = |w: Which, e: &Entry| &sides[w as usize].src[e.span.clone()];
     let (ta, tb) = (text(Which::Current, ea), text(Which::Other, eb));
     let to = eo.map(|e| text(Which::Base, e));
-    let (carrier, entry) = match pick(to, ta, tb) {
-        Pick::Current => (Which::Current, ea),
-        Pick::Other => (Which::Other, eb),
-        Pick::Conflict => return None,
+    let (carrier, entry, changed) = match pick(to, ta, tb) {
+        Pick::Current => (Which::Current, ea, to != Some(ta)),
+        Pick::Other => (Which::Other, eb, true),
+        Pick::Conflict => return Ok(None),
     };
-    Some(Planned::Clean {
+    if changed {
+        Read::new(schema, sides[carrier as usize], entry)?;
+    }
+    Ok(Some(Planned::Clean {
         carrier,
         entry,
         tokens: Vec::new(),
-    })
+    }))
 }
 
 /// An entry only one side still has: an addition, or a removal by the other side.
 fn one_sided<'d>(
+    schema: &ListSchema,
     sides: [&Side<'d>; 3],
     which: Which,
     eo: Option<&'d Entry<'d>>,
     e: &'d Entry<'d>,
-) -> Option<Planned<'d>> {
+) -> Result<Option<Planned<'d>>, Fallback> {
     let Some(eo) = eo else {
-        return Some(Planned::Clean {
+        Read::new(schema, sides[which as usize], e)?;
+        return Ok(Some(Planned::Clean {
             carrier: which,
             entry: e,
             tokens: Vec::new(),
-        });
+        }));
     };
     // Removed by the other side: honoured only if this side left it alone.
+    // It may have gained lines above the entry's own comments: what the
+    // removal of the entry before it left behind, which are not this one's.
     let (side, base) = (sides[which as usize], sides[Which::Base as usize]);
-    if same_values((base.src, eo), (side.src, e))
-        && (side.style_kind() != base.style_kind() || side.normalized(e) == base.normalized(eo))
+    let (read, read_base) = (Read::new(schema, side, e)?, Read::new(schema, base, eo)?);
+    let mine = layout(side, e, &read, e.span.start, &[]);
+    let was = layout(base, eo, &read_base, eo.span.start, &[]);
+    let kept = |above: &str| above.is_empty() || above.ends_with('\n');
+    if same_values(schema, &read_base, &read)
+        && (side.style_kind() != base.style_kind() || mine.strip_suffix(&was).is_some_and(kept))
     {
-        return None;
+        return Ok(None);
     }
     let (current, other) = match which {
         Which::Current => (Some(e), None),
         _ => (None, Some(e)),
     };
-    Some(Planned::Conflict {
+    Ok(Some(Planned::Conflict {
         base: Some(eo),
         current,
         other,
-    })
-}
-
-/// Whether two entries, each with its source, hold the same fields and values.
-fn same_values<'e>(x: (&'e str, &'e Entry<'e>), y: (&'e str, &'e Entry<'e>)) -> bool {
-    fn map<'e>((src, e): (&'e str, &'e Entry<'e>)) -> BTreeMap<&'e str, &'e str> {
-        e.fields
-            .iter()
-            .map(|f| (f.key(src), f.value(src)))
-            .collect()
-    }
-    map(x) == map(y)
+    }))
 }
 
 fn merge_entry<'d>(
@@ -283,127 +515,142 @@ fn merge_entry<'d>(
     eb: &'d Entry<'d>,
     target_style: Style,
     policy: SameImagePolicy,
-) -> Option<Planned<'d>> {
+) -> Result<Planned<'d>, Fallback> {
     let conflict = Planned::Conflict {
         base: eo,
         current: Some(ea),
         other: Some(eb),
     };
     let (so, sa, sb) = (sides[0], sides[1], sides[2]);
-    let (fo, fa, fb) = (
-        eo.map(|e| facets(schema, so.src, e)),
-        facets(schema, sa.src, ea),
-        facets(schema, sb.src, eb),
-    );
-    let empty = BTreeMap::new();
-    let mut keys: Vec<&Facet> = fa
-        .keys()
-        .chain(fb.keys())
-        .chain(fo.iter().flat_map(|f| f.keys()))
-        .collect();
-    keys.sort();
-    keys.dedup();
+    let ro = eo.map(|e| Read::new(schema, so, e)).transpose()?;
+    let (ra, rb) = (Read::new(schema, sa, ea)?, Read::new(schema, sb, eb)?);
+    let mut facets: Vec<Facet> = (0..schema.facets.len()).map(Facet::Declared).collect();
+    for r in [ro.as_ref(), Some(&ra), Some(&rb)].into_iter().flatten() {
+        facets.extend(r.facets(schema));
+    }
+    facets.sort();
+    facets.dedup();
     // Which side each facet's values come from.
-    let mut chosen: Map<&Facet, Which> = Map::new();
-    for facet in keys {
-        let (va, vb) = (
-            fa.get(facet).unwrap_or(&empty),
-            fb.get(facet).unwrap_or(&empty),
-        );
-        let vo = fo.as_ref().map(|f| f.get(facet).unwrap_or(&empty));
-        let side = match pick(vo, va, vb) {
+    let mut chosen: Vec<(Facet, Which)> = Vec::with_capacity(facets.len());
+    for facet in facets {
+        let (va, vb) = (ra.facet(schema, &facet), rb.facet(schema, &facet));
+        let vo = ro.as_ref().map(|r| r.facet(schema, &facet));
+        let side = match pick(vo.as_ref(), &va, &vb) {
             Pick::Current => Which::Current,
             Pick::Other => Which::Other,
-            Pick::Conflict => match newest(schema, facet, va, vb, policy) {
+            Pick::Conflict => match newest(schema, &facet, &ra, &rb, policy) {
                 Some(side) => side,
-                None => return Some(conflict),
+                None => return Ok(conflict),
             },
         };
-        chosen.insert(facet, side);
+        chosen.push((facet, side));
     }
 
-    // The carrier: whose bytes (comments, key order, spacing) the entry keeps.
-    let skel = |side: &Side<'d>, e: &'d Entry<'d>| side.skeleton(e);
-    let comparable = sa.style_kind() == sb.style_kind() && so.style_kind() == sa.style_kind();
-    let carrier = if comparable {
-        let sko = eo.map(|e| skel(so, e));
-        match pick(sko.as_ref(), &skel(sa, ea), &skel(sb, eb)) {
-            Pick::Current => Which::Current,
-            Pick::Other => Which::Other,
-            Pick::Conflict if eo.is_none() => Which::Current,
-            Pick::Conflict => return Some(conflict),
-        }
-    } else if target_style_matches(sb, target_style) && !target_style_matches(sa, target_style) {
-        Which::Other
-    } else {
-        Which::Current
-    };
-    // An entry on the current or other side, with that side's source.
+    // An entry on the current or other side, with its side and reading.
     let of = |w: Which| {
         if w == Which::Other {
-            (sb.src, eb)
+            (sb, eb, &rb)
         } else {
-            (sa.src, ea)
+            (sa, ea, &ra)
         }
     };
-    let (carrier_src, carrier_entry) = of(carrier);
+    // Whether side `w`'s entry can carry the chosen values: it needs a field
+    // wherever it has to take a different value, and rendering only
+    // replaces values.
+    let can_carry = |w: Which| {
+        let (_, _, rw) = of(w);
+        chosen.iter().all(|(facet, from)| {
+            let (_, _, rf) = of(*from);
+            fields_of(schema, facet).all(|n| {
+                rw.value(n) == rf.value(n) || (rw.index(n).is_some() && rf.index(n).is_some())
+            })
+        })
+    };
+    // The carrier: whose bytes (comments, key order, spacing) the entry
+    // keeps. Adding or removing a field is a value change, not formatting,
+    // so the fields some sides lack are left out of the comparison.
+    let reads = [ro.as_ref(), Some(&ra), Some(&rb)];
+    let present = reads.iter().flatten().count();
+    let mut drop: Vec<&str> = reads
+        .iter()
+        .flatten()
+        .flat_map(|r| r.fields.iter().map(|(n, _)| *n))
+        .filter(|n| {
+            reads
+                .iter()
+                .flatten()
+                .filter(|r| r.index(n).is_some())
+                .count()
+                < present
+        })
+        .collect();
+    drop.sort_unstable();
+    drop.dedup();
+    let comparable = sa.style_kind() == sb.style_kind() && so.style_kind() == sa.style_kind();
+    let candidates = if comparable {
+        let lay = |s: &Side<'_>, e: &Entry<'_>, r: &Read<'_>| layout(s, e, r, e.span.start, &drop);
+        let lo = eo.zip(ro.as_ref()).map(|(e, r)| lay(so, e, r));
+        let (la, lb) = (lay(sa, ea, &ra), lay(sb, eb, &rb));
+        // The side that changed the formatting must carry it; when neither
+        // or both did alike, either may.
+        match pick(lo.as_ref(), &la, &lb) {
+            Pick::Current if la == lb => vec![Which::Current, Which::Other],
+            Pick::Current => vec![Which::Current],
+            Pick::Other => vec![Which::Other],
+            Pick::Conflict if eo.is_none() => vec![Which::Current, Which::Other],
+            Pick::Conflict => Vec::new(),
+        }
+    } else if target_style_matches(sb, target_style) && !target_style_matches(sa, target_style) {
+        vec![Which::Other, Which::Current]
+    } else {
+        vec![Which::Current, Which::Other]
+    };
+    let Some(carrier) = candidates.into_iter().find(|&w| can_carry(w)) else {
+        return Ok(conflict);
+    };
+    let (_, carrier_entry, carrier_read) = of(carrier);
 
     // Tokens: the chosen side's value; where the values agree, the three-way
     // rule on the raw token, so a re-quote on one side survives.
+    let raw = |s: &Side<'d>, e: &'d Entry<'d>, r: &Read<'_>, name: &str| {
+        r.index(name).map(|i| &s.src[e.fields[i].value_span()])
+    };
     let mut tokens = Vec::new();
-    for (i, field) in carrier_entry.fields.iter().enumerate() {
-        let key = field.key(carrier_src);
-        let Some(facet) = schema.facet_of(key) else {
+    for (i, (name, _)) in carrier_read.fields.iter().enumerate() {
+        let Some(facet) = schema.facet_of(name) else {
             continue;
         };
-        let side = chosen.get(&facet).copied().unwrap_or(carrier);
-        let (from_src, from_entry) = of(side);
-        if from_entry.field(from_src, key).is_none() {
-            // The chosen version lacks a field the carrier has: the carrier
-            // can't hold the result without a structural edit.
-            return Some(conflict);
-        }
-        let raw =
-            |s: &Side<'d>, e: &'d Entry<'d>| e.field(s.src, key).map(|f| &s.src[f.value_span()]);
+        let side = chosen
+            .iter()
+            .find(|(f, _)| *f == facet)
+            .map_or(carrier, |(_, w)| *w);
         // Only where both sides hold the same value may the raw token (a
         // re-quote) come from either; otherwise it comes from the side whose
         // version won, or the version unit would be split.
-        let token_side = if ea.get(sa.src, key) == eb.get(sb.src, key) {
-            let ro = eo.map(|e| raw(so, e));
-            let (ra, rb) = (raw(sa, ea), raw(sb, eb));
-            match pick(ro.as_ref(), &ra, &rb) {
-                Pick::Other if rb.is_some() => Which::Other,
+        let token_side = if ra.value(name) == rb.value(name) {
+            let ro_raw = eo.zip(ro.as_ref()).map(|(e, r)| raw(so, e, r, name));
+            let (ra_raw, rb_raw) = (raw(sa, ea, &ra, name), raw(sb, eb, &rb, name));
+            match pick(ro_raw.as_ref(), &ra_raw, &rb_raw) {
+                Pick::Other if rb_raw.is_some() => Which::Other,
                 _ => Which::Current,
             }
         } else {
             side
         };
-        let (token_src, token_entry) = of(token_side);
+        let (_, token_entry, token_read) = of(token_side);
         if token_side != carrier
-            && let Some(f) = token_entry.field(token_src, key)
+            && let Some(j) = token_read.index(name)
         {
             tokens.push((
                 i,
                 Token {
                     from: token_side,
-                    field: f,
+                    field: &token_entry.fields[j],
                 },
             ));
         }
     }
-    // Every chosen field must exist on the carrier.
-    for (facet, side) in &chosen {
-        let (from_src, from_entry) = of(*side);
-        for f in &from_entry.fields {
-            let key = f.key(from_src);
-            if schema.facet_of(key).as_ref() == Some(*facet)
-                && carrier_entry.field(carrier_src, key).is_none()
-            {
-                return Some(conflict);
-            }
-        }
-    }
-    Some(Planned::Clean {
+    Ok(Planned::Clean {
         carrier,
         entry: carrier_entry,
         tokens,
@@ -415,14 +662,15 @@ fn target_style_matches(side: &Side<'_>, target: Style) -> bool {
         .is_some_and(|l| std::mem::discriminant(&l.style) == std::mem::discriminant(&target))
 }
 
-/// The `newest` policy: for the version facet of `images:`, the higher tag
-/// wins. Symmetric by construction, so the result doesn't depend on which
-/// side is which.
+/// The `newest` policy: for the version facet of `images:`, the side with
+/// the higher tag wins, its whole version (digest and suffix, or their
+/// absence) with it. Symmetric by construction, so the result doesn't
+/// depend on which side is which.
 fn newest(
     schema: &ListSchema,
     facet: &Facet,
-    va: &BTreeMap<&str, &str>,
-    vb: &BTreeMap<&str, &str>,
+    ra: &Read<'_>,
+    rb: &Read<'_>,
     policy: SameImagePolicy,
 ) -> Option<Which> {
     if policy != SameImagePolicy::Newest
@@ -431,7 +679,10 @@ fn newest(
     {
         return None;
     }
-    match crate::version::compare(va.get("newTag")?, vb.get("newTag")?)? {
+    let (Value::Str(a), Value::Str(b)) = (ra.value("newTag"), rb.value("newTag")) else {
+        return None;
+    };
+    match crate::version::compare(a, b)? {
         std::cmp::Ordering::Greater => Some(Which::Current),
         std::cmp::Ordering::Less => Some(Which::Other),
         std::cmp::Ordering::Equal => None,
@@ -510,4 +761,116 @@ fn order(table: &Table<'_>, decided: &[Option<Planned<'_>>]) -> Vec<usize> {
         seq.sort_unstable_by_key(|&id| table.names[id]);
     }
     seq
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Read, Value, layout, typed};
+    use crate::kustomization::schema::{IMAGES, REPLICAS};
+    use crate::kustomization::{Document, Eol, Field};
+    use crate::merge::{Side, Which};
+
+    fn side<'d>(src: &'d str, doc: Option<&'d Document<'d>>) -> Side<'d> {
+        Side {
+            which: Which::Current,
+            src,
+            eol: Eol::Lf,
+            list: doc.and_then(|d| d.list("images")),
+        }
+    }
+
+    /// `src` is one `key: value` line; a value in double quotes is quoted.
+    fn typed_line(src: &str) -> Result<Value<'_>, String> {
+        let schema = if src.starts_with("count") {
+            &REPLICAS
+        } else {
+            &IMAGES
+        };
+        let (key, value) = src.split_once(": ").expect("a key: value line");
+        let field = Field::new(
+            0..key.len(),
+            false,
+            key.len() + 2..src.len(),
+            value.starts_with('"'),
+        );
+        let name = schema.field(key).unwrap().unwrap();
+        typed(schema, &side(src, None), &field, name).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn values_compare_as_kustomize_decodes_them() {
+        for (src, want) in [
+            ("newTag: \"1.10\"", Value::Str("1.10")),
+            ("newTag: 1.10.1", Value::Str("1.10.1")),
+            ("newTag: \"null\"", Value::Str("null")),
+            ("newTag: null", Value::Unset),
+            ("newTag: ~", Value::Unset),
+            ("newTag: ", Value::Unset),
+            ("newTag: \"\"", Value::Unset),
+            ("count: 3", Value::Int(3)),
+            ("count: 0x3", Value::Int(3)),
+            ("count: ~", Value::Int(0)),
+        ] {
+            assert_eq!(typed_line(src), Ok(want), "{src}");
+        }
+    }
+
+    #[test]
+    fn values_kustomize_refuses_are_reported_with_their_fix() {
+        for (src, says) in [
+            (
+                "newTag: 1.10",
+                "is a number to kustomize, which wants a string there and refuses to build; quote it: `newTag: \"1.10\"`",
+            ),
+            ("NEWTAG: 10", "quote it: `NEWTAG: \"10\"`"),
+            ("digest: yes", "is a bool"),
+            (
+                "count: \"3\"",
+                "is a string to kustomize, which wants an integer there and refuses to build; unquote it",
+            ),
+            ("count: 1.5", "is not an integer"),
+            ("count: three", "is not an integer"),
+        ] {
+            let got = typed_line(src).expect_err(src);
+            assert!(
+                got.contains(says) && got.starts_with("current input, line 1: `"),
+                "{src}: {got}"
+            );
+        }
+    }
+
+    fn layout_of(src: &str, drop: &[&str]) -> String {
+        let doc = Document::parse(src).unwrap();
+        let side = side(src, Some(&doc));
+        let entry = &side.list.unwrap().entries[0];
+        let read = Read::new(&IMAGES, &side, entry).unwrap();
+        layout(&side, entry, &read, entry.span.start, drop)
+    }
+
+    #[test]
+    fn formatting_ignores_quotes_key_case_and_spacing_but_not_comments() {
+        let base = layout_of("images:\n- name: a\n  newTag: \"1\"\n", &[]);
+        assert_eq!(
+            layout_of("images:\n  -  Name: 'b'  \n     NEWTAG: v2\n", &[]),
+            base
+        );
+        assert_ne!(
+            layout_of("images:\n- name: a # ours\n  newTag: \"1\"\n", &[]),
+            base
+        );
+        assert_eq!(
+            layout_of(
+                "images:\n- name: a\n  newTag: \"1\"\n  digest: sha256:1\n",
+                &["digest"]
+            ),
+            base
+        );
+        assert_eq!(
+            layout_of(
+                "images: [{name: a, digest: x, newTag: \"1\"}]\n",
+                &["digest"]
+            ),
+            layout_of("images: [{name: a, newTag: \"1\"}]\n", &[]),
+        );
+    }
 }

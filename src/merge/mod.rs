@@ -27,10 +27,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::cli::SameImagePolicy;
 use crate::git::Git;
-use crate::kustomization::edit::splice;
 use crate::kustomization::schema::LISTS;
 use crate::kustomization::{
-    Document, Entry, Eol, KeyedList, PLACEHOLDER_PREFIX, Scanned, Style, decode, placeholder,
+    Document, Eol, KeyedList, PLACEHOLDER_PREFIX, Scanned, Style, decode, placeholder,
 };
 use render::ConflictStyle;
 use rule::{Pick, pick};
@@ -117,42 +116,6 @@ impl Side<'_> {
     /// byte-wise only between lists written the same way.
     pub fn style_kind(&self) -> Option<std::mem::Discriminant<Style>> {
         self.list.map(|l| std::mem::discriminant(&l.style))
-    }
-
-    /// An entry's bytes with the list's indentation and line endings removed.
-    pub fn normalized(&self, entry: &Entry) -> String {
-        self.masked(entry, false)
-    }
-
-    /// [`Self::normalized`] with every value blanked: what is left is the
-    /// entry's formatting (comments, key order, spacing, quoting aside).
-    pub fn skeleton(&self, entry: &Entry) -> String {
-        self.masked(entry, true)
-    }
-
-    fn masked(&self, entry: &Entry, mask: bool) -> String {
-        let text = if mask {
-            let edits = entry
-                .fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.value_span().start - entry.span.start
-                            ..f.value_span().end - entry.span.start,
-                        "\u{1}".to_owned(),
-                    )
-                })
-                .collect();
-            splice(&self.src[entry.span.clone()], edits)
-        } else {
-            self.src[entry.span.clone()].to_owned()
-        };
-        match self.list.map(|l| l.style) {
-            Some(Style::Block { dash_col, .. }) => {
-                crate::kustomization::edit::reindent(&text, dash_col, 0, Eol::Lf)
-            }
-            _ => text.replace("\r\n", "\n"),
-        }
     }
 }
 
