@@ -41,6 +41,10 @@ pub enum Planned<'d> {
         current: Option<&'d Entry<'d>>,
         /// Other side.
         other: Option<&'d Entry<'d>>,
+        /// The facets whose values conflict, when only values do: the
+        /// renderer can then mark just their lines. Empty when the entry
+        /// as a whole conflicts (a removal, formatting changed on both sides).
+        facets: Vec<Facet>,
     },
 }
 
@@ -261,6 +265,7 @@ fn one_sided<'d>(
         base: Some(eo),
         current,
         other,
+        facets: Vec::new(),
     })
 }
 
@@ -284,10 +289,11 @@ fn merge_entry<'d>(
     target_style: Style,
     policy: SameImagePolicy,
 ) -> Option<Planned<'d>> {
-    let conflict = Planned::Conflict {
+    let conflict = |facets| Planned::Conflict {
         base: eo,
         current: Some(ea),
         other: Some(eb),
+        facets,
     };
     let (so, sa, sb) = (sides[0], sides[1], sides[2]);
     let (fo, fa, fb) = (
@@ -305,6 +311,7 @@ fn merge_entry<'d>(
     keys.dedup();
     // Which side each facet's values come from.
     let mut chosen: Map<&Facet, Which> = Map::new();
+    let mut conflicting = Vec::new();
     for facet in keys {
         let (va, vb) = (
             fa.get(facet).unwrap_or(&empty),
@@ -316,10 +323,16 @@ fn merge_entry<'d>(
             Pick::Other => Which::Other,
             Pick::Conflict => match newest(schema, facet, va, vb, policy) {
                 Some(side) => side,
-                None => return Some(conflict),
+                None => {
+                    conflicting.push(facet.clone());
+                    continue;
+                }
             },
         };
         chosen.insert(facet, side);
+    }
+    if !conflicting.is_empty() {
+        return Some(conflict(conflicting));
     }
 
     // The carrier: whose bytes (comments, key order, spacing) the entry keeps.
@@ -331,7 +344,7 @@ fn merge_entry<'d>(
             Pick::Current => Which::Current,
             Pick::Other => Which::Other,
             Pick::Conflict if eo.is_none() => Which::Current,
-            Pick::Conflict => return Some(conflict),
+            Pick::Conflict => return Some(conflict(Vec::new())),
         }
     } else if target_style_matches(sb, target_style) && !target_style_matches(sa, target_style) {
         Which::Other
@@ -361,7 +374,7 @@ fn merge_entry<'d>(
         if from_entry.field(from_src, key).is_none() {
             // The chosen version lacks a field the carrier has: the carrier
             // can't hold the result without a structural edit.
-            return Some(conflict);
+            return Some(conflict(Vec::new()));
         }
         let raw =
             |s: &Side<'d>, e: &'d Entry<'d>| e.field(s.src, key).map(|f| &s.src[f.value_span()]);
@@ -399,7 +412,7 @@ fn merge_entry<'d>(
             if schema.facet_of(key).as_ref() == Some(*facet)
                 && carrier_entry.field(carrier_src, key).is_none()
             {
-                return Some(conflict);
+                return Some(conflict(Vec::new()));
             }
         }
     }
