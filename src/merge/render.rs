@@ -63,8 +63,17 @@ pub fn region(
                     .and_then(|l| l.entries.first())
                     .map(|e| e.span.start);
                 let mut text = rebreak(&text, &lines[1..]);
-                if !heading.is_empty() && own == heading && first == Some(entry.span.start) {
-                    if headed {
+                // Only an entry inserted at the top inherits the heading; blank
+                // lines alone are spacing, which every entry may carry.
+                let inserted = || {
+                    let name = entry.name(side.src);
+                    let base = sides[Which::Base as usize];
+                    !base
+                        .list
+                        .is_some_and(|l| l.entries.iter().any(|e| e.name(base.src) == name))
+                };
+                if !heading.trim().is_empty() && own == heading && first == Some(entry.span.start) {
+                    if headed && inserted() {
                         text.drain(..own.len());
                         lines.drain(1..=own.matches('\n').count());
                     } else if keep {
