@@ -143,6 +143,44 @@ pub fn reindent(text: &str, from: usize, to: usize, eol: Eol) -> String {
     out
 }
 
+/// Each line break of `text`, in order: `\r\n` or `\n`.
+pub fn line_breaks(text: &str) -> Vec<&'static str> {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'\n', bytes)
+        .map(|i| {
+            if i > 0 && bytes[i - 1] == b'\r' {
+                "\r\n"
+            } else {
+                "\n"
+            }
+        })
+        .collect()
+}
+
+/// `text` with its i-th line break replaced by `breaks[i]` (where given):
+/// line endings are per line, and a file may mix them.
+pub fn rebreak(text: &str, breaks: &[&str]) -> String {
+    let mut out = String::with_capacity(text.len() + breaks.len());
+    let mut lines = text.split('\n').peekable();
+    let mut i = 0;
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() {
+            out.push_str(line);
+            break;
+        }
+        let own = line.strip_suffix('\r');
+        out.push_str(own.unwrap_or(line));
+        out.push_str(
+            breaks
+                .get(i)
+                .copied()
+                .unwrap_or(if own.is_some() { "\r\n" } else { "\n" }),
+        );
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +228,13 @@ mod tests {
             "  - a\r\n    b: c"
         );
         assert_eq!(reindent("  - a\r\n\r\n    b", 2, 0, Eol::Lf), "- a\n\n  b");
+    }
+
+    #[test]
+    fn rebreak_sets_each_line_break_and_keeps_the_rest() {
+        let text = "a\r\nb\nc\nd";
+        assert_eq!(line_breaks(text), ["\r\n", "\n", "\n"]);
+        assert_eq!(rebreak(text, &["\n", "\r\n"]), "a\nb\r\nc\nd");
+        assert_eq!(rebreak("a\n", &["\r\n"]), "a\r\n");
     }
 }

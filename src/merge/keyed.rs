@@ -19,7 +19,7 @@ use foldhash::{HashMap as Map, HashMapExt};
 
 use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
-use crate::kustomization::{Entry, Field, KeyedList, Style};
+use crate::kustomization::{Entry, Field, Style};
 use crate::merge::rule::{Pick, pick};
 use crate::merge::{Fallback, Side, Which};
 use crate::yaml11::{Plain, resolve};
@@ -44,6 +44,10 @@ pub enum Planned<'d> {
         current: Option<&'d Entry<'d>>,
         /// Other side.
         other: Option<&'d Entry<'d>>,
+        /// The facets whose values conflict, when only values do: the
+        /// renderer can then mark just their lines. Empty when the entry
+        /// as a whole conflicts (a removal, formatting changed on both sides).
+        facets: Vec<Facet>,
     },
 }
 
@@ -394,51 +398,6 @@ pub fn plan<'d>(
     Ok(Plan { entries, conflicts })
 }
 
-impl Plan<'_> {
-    /// Whether a re-parsed list holds exactly the planned entries, in order,
-    /// each with exactly the planned fields and values. `srcs` are the
-    /// inputs (indexed by [`Which`]), `src` the re-parsed text.
-    pub fn holds(&self, srcs: [&str; 3], list: &KeyedList<'_>, src: &str) -> bool {
-        list.entries.len() == self.entries.len()
-            && self
-                .entries
-                .iter()
-                .zip(&list.entries)
-                .all(|((_, planned), got)| {
-                    let Planned::Clean {
-                        carrier,
-                        entry,
-                        tokens,
-                    } = planned
-                    else {
-                        return false;
-                    };
-                    let carrier_src = srcs[*carrier as usize];
-                    // The same bytes parse the same: an entry copied as it was
-                    // needs no field-by-field look.
-                    if tokens.is_empty() && src[got.span.clone()] == carrier_src[entry.span.clone()]
-                    {
-                        return true;
-                    }
-                    // Rendering splices values and never moves a field, so
-                    // the fields compare in order; the name is one of them,
-                    // and the carrier's is the planned name.
-                    got.fields.len() == entry.fields.len()
-                        && entry.fields.iter().zip(got.fields.iter()).enumerate().all(
-                            |(i, (f, g))| {
-                                let want = tokens
-                                    .iter()
-                                    .find(|(j, _)| *j == i)
-                                    .map_or(f.value(carrier_src), |(_, t)| {
-                                        t.field.value(srcs[t.from as usize])
-                                    });
-                                g.key_is(src, f.key(carrier_src)) && g.value(src) == want
-                            },
-                        )
-                })
-    }
-}
-
 /// The common case, decided on bytes alone: an entry at most one side
 /// touched. Most entries of a large list take this path. A changed entry is
 /// still read, so that one kustomize would refuse is reported.
@@ -504,6 +463,7 @@ fn one_sided<'d>(
         base: Some(eo),
         current,
         other,
+        facets: Vec::new(),
     }))
 }
 
@@ -516,10 +476,11 @@ fn merge_entry<'d>(
     target_style: Style,
     policy: SameImagePolicy,
 ) -> Result<Planned<'d>, Fallback> {
-    let conflict = Planned::Conflict {
+    let conflict = |facets| Planned::Conflict {
         base: eo,
         current: Some(ea),
         other: Some(eb),
+        facets,
     };
     let (so, sa, sb) = (sides[0], sides[1], sides[2]);
     let ro = eo.map(|e| Read::new(schema, so, e)).transpose()?;
@@ -532,6 +493,7 @@ fn merge_entry<'d>(
     facets.dedup();
     // Which side each facet's values come from.
     let mut chosen: Vec<(Facet, Which)> = Vec::with_capacity(facets.len());
+    let mut conflicting = Vec::new();
     for facet in facets {
         let (va, vb) = (ra.facet(schema, &facet), rb.facet(schema, &facet));
         let vo = ro.as_ref().map(|r| r.facet(schema, &facet));
@@ -540,10 +502,16 @@ fn merge_entry<'d>(
             Pick::Other => Which::Other,
             Pick::Conflict => match newest(schema, &facet, &ra, &rb, policy) {
                 Some(side) => side,
-                None => return Ok(conflict),
+                None => {
+                    conflicting.push(facet);
+                    continue;
+                }
             },
         };
         chosen.push((facet, side));
+    }
+    if !conflicting.is_empty() {
+        return Ok(conflict(conflicting));
     }
 
     // An entry on the current or other side, with its side and reading.
@@ -606,7 +574,7 @@ fn merge_entry<'d>(
         vec![Which::Current, Which::Other]
     };
     let Some(carrier) = candidates.into_iter().find(|&w| can_carry(w)) else {
-        return Ok(conflict);
+        return Ok(conflict(Vec::new()));
     };
     let (_, carrier_entry, carrier_read) = of(carrier);
 

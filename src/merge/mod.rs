@@ -502,8 +502,12 @@ fn edges<'d>(sides: &[Side<'d>; 3], target: &Side<'d>) -> Result<(&'d str, &'d s
     if a.style_kind() != b.style_kind() || o.style_kind() != a.style_kind() {
         return Ok(own);
     }
+    // A flow list's trailer starts with the rest of its last entry's line
+    // (a comment after it): that is the entry's, and moves with it.
+    let compared =
+        |t: Option<(&'d str, &'d str)>| t.map(|(h, tr)| (h, &tr[render::first_line(tr).len()..]));
     let (to, ta, tb) = (texts(o), texts(a), texts(b));
-    match pick(Some(&to), &ta, &tb) {
+    match pick(Some(&compared(to)), &compared(ta), &compared(tb)) {
         Pick::Current => Ok(ta.unwrap_or(own)),
         Pick::Other => Ok(tb.unwrap_or(own)),
         Pick::Conflict => Err(Fallback(format!(

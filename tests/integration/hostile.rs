@@ -692,7 +692,7 @@ fn conflict_markers_in_the_inputs_lengthen_the_markers() {
     let text = String::from_utf8(run.result).unwrap();
     assert_eq!(run.code, Some(1));
     assert!(
-        text.contains("\n<<<<<<<< ours\n- name: api\n  newTag: 1.0.1\n========\n- name: api\n  newTag: 1.0.2\n>>>>>>>> theirs\n"),
+        text.contains("\n- name: api\n<<<<<<<< ours\n  newTag: 1.0.1\n========\n  newTag: 1.0.2\n>>>>>>>> theirs\n"),
         "{text}"
     );
 }

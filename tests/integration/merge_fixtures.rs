@@ -1,7 +1,8 @@
 //! `fixtures/merge/<case>/{base,current,other,expected}.yaml`: one folder per
 //! behaviour, run through the real binary the way git runs a driver. A case
 //! with `EXPECT_CONFLICT` (holding the number of marker blocks) must exit 1;
-//! an `args` file adds options, one per line; a case named `*_fall(s)_back*` must say on
+//! an `args` file adds options, one per line; a `conflict_style` file sets
+//! git's `merge.conflictStyle` (the driver reads it from git); a case named `*_fall(s)_back*` must say on
 //! stderr that git's line merge was used.
 
 use std::fs;
@@ -25,6 +26,11 @@ fn every_merge_fixture_gives_its_expected_bytes() {
         fs::copy(case.join("current.yaml"), work.join("current")).unwrap();
         let args = fs::read_to_string(case.join("args")).unwrap_or_default();
         let mut cmd = sb.kustomerge_cmd(&work);
+        if let Ok(style) = fs::read_to_string(case.join("conflict_style")) {
+            cmd.env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", "merge.conflictStyle")
+                .env("GIT_CONFIG_VALUE_0", style.trim());
+        }
         cmd.arg("merge").args(args.lines());
         cmd.arg(case.join("base.yaml"))
             .arg("current")

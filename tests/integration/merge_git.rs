@@ -87,7 +87,7 @@ fn merge_and_cherry_pick_use_the_driver() {
 }
 
 #[test]
-fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style() {
+fn a_real_conflict_stops_the_rebase_with_markers_around_one_field_in_diff3_style() {
     let sb = Sandbox::new();
     let repo = diverged_with(
         &sb,
@@ -110,8 +110,8 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_entry_in_diff3_style
         ["ours", "base", "theirs"].map(str::to_owned)
     };
     let want = BASE.replace("1.0.0", "1.0.1").replace(
-        "- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.0.0\n",
-        &format!("<<<<<<< {ours}\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.1.0\n||||||| {base}\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.0.0\n=======\n- name: web\n  newName: ghcr.io/acme/web\n  newTag: 2.2.0\n>>>>>>> {theirs}\n"),
+        "  newTag: 2.0.0\n",
+        &format!("<<<<<<< {ours}\n  newTag: 2.1.0\n||||||| {base}\n  newTag: 2.0.0\n=======\n  newTag: 2.2.0\n>>>>>>> {theirs}\n"),
     );
     assert_eq!(got, want);
     let unmerged = sb.git(&repo, &["ls-files", "-u"]);

@@ -1115,3 +1115,95 @@ fn properties_long_run() {
         run_property(mode, LONG_CASES);
     }
 }
+
+// ------------------------------------------- untouched lines stay byte-exact
+
+/// Every fixture's base with an `images:` list in block style: real layouts
+/// (comments, quoting, CRLF, mixed line endings) kept in the repository.
+fn block_bases() -> Vec<String> {
+    let mut dirs: Vec<_> = std::fs::read_dir(crate::common::fixtures().join("merge"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("base.yaml")).ok())
+        .filter(|src| {
+            kustomerge::kustomization::Document::parse_lists(src).is_ok_and(|doc| {
+                doc.list("images").is_some_and(|l| {
+                    matches!(l.style, kustomerge::kustomization::Style::Block { .. })
+                        && l.entries.len() >= 2
+                })
+            })
+        })
+        .collect()
+}
+
+/// One side's edit of `src`: `tag` as entry `entry`'s `newTag` (where it is
+/// written plain), and the line ending of line `flip` flipped.
+fn edit(src: &str, entry: usize, tag: &str, flip: Option<usize>) -> String {
+    let doc = kustomerge::kustomization::Document::parse_lists(src).unwrap();
+    let list = doc.list("images").unwrap();
+    let e = &list.entries[entry % list.entries.len()];
+    let mut out = match e.field(src, "newTag") {
+        Some(f) if f.plain() => {
+            kustomerge::kustomization::edit::splice(src, vec![(f.value_span(), tag.to_owned())])
+        }
+        _ => src.to_owned(),
+    };
+    if let Some(n) = flip {
+        let mut lines: Vec<String> = out.split_inclusive('\n').map(str::to_owned).collect();
+        let n = n % lines.len();
+        let l = &mut lines[n];
+        if let Some(body) = l.strip_suffix("\r\n") {
+            *l = format!("{body}\n");
+        } else if let Some(body) = l.strip_suffix('\n') {
+            *l = format!("{body}\r\n");
+        }
+        out = lines.concat();
+    }
+    out
+}
+
+/// A line no side changed comes out byte for byte, its ending included: the
+/// edits here (a tag bump, a flipped line ending) keep every side's line
+/// count, so lines compare by number.
+#[test]
+fn lines_no_side_changed_come_out_byte_identical() {
+    let bases = block_bases();
+    assert!(bases.len() >= 10, "fixtures went missing");
+    let strategy = (
+        0..bases.len(),
+        (0usize..8, proptest::option::of(0usize..40)),
+        (0usize..8, proptest::option::of(0usize..40)),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&strategy, |(i, (ea, fa), (eb, fb))| {
+        let o = &bases[i];
+        let (a, b) = (edit(o, ea, "7.7.7", fa), edit(o, eb, "8.8.8", fb));
+        let (out, text) = run(o, &a, &b, SameImagePolicy::default())?;
+        if out.conflicts > 0 || out.fallback.is_some() {
+            return Ok(());
+        }
+        let lines = |t: &str| {
+            t.split_inclusive('\n')
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let (lo, la, lb, lm) = (lines(o), lines(&a), lines(&b), lines(&text));
+        prop_assert_eq!(lm.len(), lo.len(), "line count changed:\n{}", text);
+        for n in 0..lo.len() {
+            if la[n] == lo[n] && lb[n] == lo[n] {
+                prop_assert_eq!(&lm[n], &lo[n], "line {} changed:\n{:?}", n + 1, text);
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
