@@ -358,11 +358,10 @@ fn entry(node: Node, list: &str, fields: &[(&'static str, Shape)]) -> Result<Val
                 "`{key}` is not a field of a `{list}` entry; kustomize refuses the file"
             ))
         })?;
-        let twice = child.error(format!(
-            "`{name}` is given twice in one `{list}` entry (field names match case-insensitively)"
-        ));
         if out.iter().any(|(k, _)| *k == name) {
-            return Err(twice);
+            return Err(child.error(format!(
+                "`{name}` is given twice in one `{list}` entry (field names match case-insensitively)"
+            )));
         }
         if let Some(value) = shaped(child, name, shape)? {
             out.push((name, value));
