@@ -7,6 +7,7 @@ mod common;
 mod check;
 mod hostile;
 mod install;
+mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
