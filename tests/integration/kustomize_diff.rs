@@ -1878,18 +1878,34 @@ fn kustomize_diff_minimal_classes() {
                 "- name: img-a\n  newTag: 1.10\n- name: img-b\n  newTag: v3\n",
             )),
         ),
-        // Both add `images:` at different places: git's line merge is clean,
-        // but kustomize keeps only the last of two `images:` keys.
+        // Both add `images:` at different places, one with `Name:` (which
+        // sends the driver to git's line merge): git's result is clean, but
+        // kustomize keeps only the last of its two `images:` keys.
         case(
-            "images: added on both sides at different places",
+            "fallback: images: added on both sides at different places",
             [
                 format!("{HEAD}namespace: a\n"),
-                format!("images:\n- name: img-a\n  newTag: v1\n{HEAD}namespace: a\n"),
+                format!("images:\n- Name: img-a\n  newTag: v1\n{HEAD}namespace: a\n"),
                 format!("{HEAD}namespace: a\nimages:\n- name: img-b\n  newTag: v2\n"),
             ],
-            clean(imgs(
-                "- name: img-a\n  newTag: v1\n- name: img-b\n  newTag: v2\n",
+            clean(format!(
+                "{HEAD}namespace: a\nimages:\n- name: img-a\n  newTag: v1\n- name: img-b\n  newTag: v2\n"
             )),
+        ),
+        // `Name:` in `replicas:` sends the driver to git's line merge, which
+        // keeps two different additions of one image at different places.
+        case(
+            "fallback: the same image added differently at two places",
+            [
+                format!("{HEAD}images:\n- name: img-b\nreplicas:\n- Name: app\n  count: 1\n"),
+                format!(
+                    "{HEAD}images:\n- name: img-b\n- name: img-a\n  newTag: v2\nreplicas:\n- Name: app\n  count: 1\n"
+                ),
+                format!(
+                    "{HEAD}images:\n- name: img-a\n  newTag: v3\n- name: img-b\nreplicas:\n- Name: app\n  count: 1\n"
+                ),
+            ],
+            Expect::Conflict,
         ),
         // The fallback's line merge does not know the version unit: a bump
         // and a new digest two lines apart in one entry merge "cleanly".
