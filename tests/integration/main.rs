@@ -8,6 +8,7 @@ mod check;
 mod driver_args;
 mod hostile;
 mod install;
+mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
