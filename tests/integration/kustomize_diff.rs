@@ -1233,6 +1233,10 @@ fn blocks() -> Vec<Block> {
             }
         }
     }
+    // The real files the repo carries: their `images:` blocks as written.
+    files.extend(crate::common::data_files(
+        &crate::common::corpus().join("kustomize/files"),
+    ));
     files.sort();
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
