@@ -195,6 +195,29 @@ pub fn whole_conflict(
 
 #[cfg(test)]
 mod tests {
+    use super::{ConflictStyle, Markers, whole_conflict};
+
+    /// The shared first and last lines stay outside the markers, the markers
+    /// end lines as the file does, and diff3 style shows the base's lines.
+    #[test]
+    fn a_whole_conflict_marks_only_the_lines_the_sides_do_not_share() {
+        let base = b"a: 1\r\nb: 1\r\nc: 1\r\n";
+        let current = b"a: 1\r\nb: 2\r\nc: 1\r\n";
+        let other = b"a: 1\r\nb: 3\r\nc: 1\r\n";
+        let markers = Markers::default();
+        let got = whole_conflict(base, current, other, &markers, ConflictStyle::Diff3);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "a: 1\r\n<<<<<<< ours\r\nb: 2\r\n||||||| base\r\nb: 1\r\n=======\r\nb: 3\r\n>>>>>>> theirs\r\nc: 1\r\n"
+        );
+        // A side that only adds lines has an empty section.
+        let got = whole_conflict(b"a\n", b"a\nb\n", b"a\nc\n", &markers, ConflictStyle::Merge);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "a\n<<<<<<< ours\nb\n=======\nc\n>>>>>>> theirs\n"
+        );
+    }
+
     #[test]
     fn marker_size_grows_past_markers_in_the_inputs() {
         assert_eq!(super::marker_size(7, [b"a\n", b"b\n", b"c\n"]), 7);

@@ -231,3 +231,66 @@ fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v V
         .map(|(k, v)| (*k, v))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Readings, fallback};
+    use crate::cli::SameImagePolicy::{self, Conflict, Newest};
+    use crate::meaning::read;
+
+    fn check(o: &str, a: &str, b: &str, r: &str, policy: SameImagePolicy) -> Result<(), String> {
+        let inputs: Readings = [o, a, b].map(|t| read(t.as_bytes()));
+        fallback(&inputs, r.as_bytes(), policy)
+    }
+
+    const O: &str =
+        "images:\n- name: api\n  newTag: '1'\n- name: web\n  newTag: '1'\nnamespace: a\n";
+
+    #[test]
+    fn a_result_that_takes_each_changed_side_holds() {
+        let a = O.replacen("newTag: '1'", "newTag: '2'", 1);
+        let b = O.replace("namespace: a", "namespace: b");
+        let r = a.replace("namespace: a", "namespace: b");
+        assert_eq!(check(O, &a, &b, &r, Conflict), Ok(()));
+        // The same meaning however it is written.
+        let restyled =
+            "Namespace: b\nimages: [{Name: api, NEWTAG: \"2\"}, {name: web, newTag: \"1\"}]";
+        assert_eq!(check(O, &a, &b, restyled, Conflict), Ok(()));
+    }
+
+    #[test]
+    fn a_version_unit_changed_on_both_sides_is_never_clean_but_by_policy() {
+        let a = O.replacen("newTag: '1'", "newTag: '2'", 1);
+        let b = O.replacen("newTag: '1'", "newTag: '1'\n  Digest: sha256:1", 1);
+        let r = a.replacen("newTag: '2'", "newTag: '2'\n  digest: sha256:1", 1);
+        let err = check(O, &a, &b, &r, Conflict).unwrap_err();
+        assert!(err.contains("entry `api`"), "{err}");
+        let b3 = O.replacen("newTag: '1'", "newTag: '3'", 1);
+        assert!(check(O, &a, &b3, &b3, Newest).is_ok());
+        assert!(check(O, &a, &b3, &r, Newest).is_err());
+    }
+
+    #[test]
+    fn lost_changes_duplicates_and_removals_against_edits_are_caught() {
+        let a = O.replace("namespace: a", "namespace: b");
+        let b = O.replace("namespace: a", "namespace: c");
+        assert!(check(O, &a, &b, O, Conflict).is_err(), "both changes lost");
+        let gone = O.replace("- name: web\n  newTag: '1'\n", "");
+        let bumped = O.replacen("name: web\n  newTag: '1'", "name: web\n  newTag: '2'", 1);
+        assert!(check(O, &gone, &bumped, &gone, Conflict).is_err());
+        let twice = format!("{O}images:\n- name: x\n");
+        let err = check(O, O, &a, &twice, Conflict).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+        // An input kustomize refuses leaves git's verdict standing.
+        assert!(
+            check(
+                "images: [{name: a, newTag: 1.10}]",
+                O,
+                &a,
+                "junk: [",
+                Conflict
+            )
+            .is_ok()
+        );
+    }
+}
