@@ -21,6 +21,7 @@
 //!
 //! What this reader refuses, the merge does not vouch for.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -30,7 +31,7 @@ use crate::yaml11::{self, Plain};
 
 /// A value as kustomize sees it after YAML 1.1 typing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Value {
+pub enum Value<'a> {
     /// `null`, `~`, or nothing.
     Null,
     /// A YAML 1.1 bool.
@@ -41,12 +42,12 @@ pub enum Value {
     Uint(u64),
     /// A float, by its bits (so that NaN equals itself).
     Float(u64),
-    /// A string.
-    Str(String),
+    /// A string, borrowed from the source where it is written as it reads.
+    Str(Cow<'a, str>),
     /// A sequence.
     Seq(Vec<Self>),
     /// A mapping: JSON object semantics, so key order doesn't count.
-    Map(BTreeMap<String, Self>),
+    Map(BTreeMap<Cow<'a, str>, Self>),
     /// An `images:` or `replicas:` entry: its fields by canonical name, in
     /// name order (a map's allocation per entry was most of a large list's
     /// memory).
@@ -58,7 +59,7 @@ pub enum Value {
     Digest(u128),
 }
 
-impl Value {
+impl Value<'_> {
     /// The value's [`Value::Digest`]: two 64-bit hashes with fixed seeds, so
     /// the same value digests the same in every reading.
     fn digest(&self) -> Self {
@@ -72,9 +73,9 @@ impl Value {
 /// canonical names. `images:` and `replicas:` entries are maps with canonical
 /// field names and no empty fields; an empty or null list is absent.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Kustomization {
+pub struct Kustomization<'a> {
     /// Top-level fields by canonical name.
-    pub fields: BTreeMap<&'static str, Value>,
+    pub fields: BTreeMap<&'static str, Value<'a>>,
 }
 
 /// Why kustomize would refuse a file (or this reader won't vouch for it).
@@ -176,7 +177,7 @@ const MAX_ALIASED: usize = 10_000;
 const MAX_DEPTH: usize = 256;
 
 /// Reads a kustomization file the way kustomize does.
-pub fn read(bytes: &[u8]) -> Result<Kustomization, ReadError> {
+pub fn read(bytes: &[u8]) -> Result<Kustomization<'_>, ReadError> {
     let src = std::str::from_utf8(bytes).map_err(|e| ReadError {
         line: 1 + bytes[..e.valid_up_to()]
             .iter()
@@ -191,11 +192,11 @@ pub fn read(bytes: &[u8]) -> Result<Kustomization, ReadError> {
 
 /// An untagged scalar's value: typed by YAML 1.1 when plain, a string when
 /// quoted or a block.
-pub fn scalar(text: &str, plain: bool) -> Value {
+pub fn scalar(text: Cow<'_, str>, plain: bool) -> Value<'_> {
     if !plain {
-        return Value::Str(text.to_owned());
+        return Value::Str(text);
     }
-    match yaml11::resolve(text) {
+    match yaml11::resolve(&text) {
         Plain::Null => Value::Null,
         Plain::Bool(b) => Value::Bool(b),
         Plain::Int(n) => i64::try_from(n).map_or_else(
@@ -203,14 +204,17 @@ pub fn scalar(text: &str, plain: bool) -> Value {
             Value::Int,
         ),
         Plain::Float(f) => Value::Float(f.to_bits()),
-        Plain::Str => Value::Str(text.to_owned()),
+        Plain::Str => Value::Str(text),
     }
 }
 
 /// A keyed list (`images`, `replicas`) built from entries given as
 /// `(key, value)` pairs, normalised exactly as [`read`] normalises one read
 /// from a file: what a merge plan must come out as. `None` is an absent list.
-pub fn list_of(key: &str, entries: Vec<Vec<(String, Value)>>) -> Result<Option<Value>, ReadError> {
+pub fn list_of<'a>(
+    key: &str,
+    entries: Vec<Vec<(Cow<'a, str>, Value<'a>)>>,
+) -> Result<Option<Value<'a>>, ReadError> {
     let (name, shape) = field(&TOP_LEVEL, key).ok_or_else(|| ReadError {
         line: 0,
         column: 0,
@@ -242,22 +246,22 @@ pub fn list_of(key: &str, entries: Vec<Vec<(String, Value)>>) -> Result<Option<V
 
 /// A node of the file with where it starts, for messages.
 #[derive(Debug, Clone)]
-struct Node {
-    kind: Kind,
+struct Node<'a> {
+    kind: Kind<'a>,
     line: u32,
     column: u32,
 }
 
 #[derive(Debug, Clone)]
-enum Kind {
+enum Kind<'a> {
     /// A typed scalar (never a `Seq` or `Map`).
-    Scalar(Value),
-    Seq(Vec<Node>),
+    Scalar(Value<'a>),
+    Seq(Vec<Node<'a>>),
     /// Keys in source order, each once.
-    Map(Vec<(String, Node)>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
-impl Node {
+impl<'a> Node<'a> {
     fn error(&self, message: impl Into<String>) -> ReadError {
         ReadError {
             line: self.line as usize,
@@ -266,7 +270,7 @@ impl Node {
         }
     }
 
-    fn into_value(self) -> Value {
+    fn into_value(self) -> Value<'a> {
         match self.kind {
             Kind::Scalar(v) => v,
             Kind::Seq(items) => Value::Seq(items.into_iter().map(Self::into_value).collect()),
@@ -298,7 +302,7 @@ fn field(fields: &[(&'static str, Shape)], key: &str) -> Option<(&'static str, S
 }
 
 /// Checks `node` against the Go type `shape`; `None` is an absent field.
-fn shaped(node: Node, name: &str, shape: Shape) -> Result<Option<Value>, ReadError> {
+fn shaped<'a>(node: Node<'a>, name: &str, shape: Shape) -> Result<Option<Value<'a>>, ReadError> {
     let wrong = |node: &Node, want: &str| {
         Err(node.error(format!(
             "`{name}` must be {want} to kustomize (quote a value YAML 1.1 reads as a number or bool)"
@@ -347,11 +351,15 @@ fn shaped(node: Node, name: &str, shape: Shape) -> Result<Option<Value>, ReadErr
 }
 
 /// One entry of `images:` or `replicas:`, with canonical field names.
-fn entry(node: Node, list: &str, fields: &[(&'static str, Shape)]) -> Result<Value, ReadError> {
+fn entry<'a>(
+    node: Node<'a>,
+    list: &str,
+    fields: &[(&'static str, Shape)],
+) -> Result<Value<'a>, ReadError> {
     let Kind::Map(pairs) = node.kind else {
         return Err(node.error(format!("an entry of `{list}` is not a mapping")));
     };
-    let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(pairs.len());
+    let mut out: Vec<(&'static str, Value<'a>)> = Vec::with_capacity(pairs.len());
     for (key, child) in pairs {
         let (name, shape) = field(fields, &key).ok_or_else(|| {
             child.error(format!(
@@ -375,7 +383,7 @@ fn entry(node: Node, list: &str, fields: &[(&'static str, Shape)]) -> Result<Val
 struct Tree<'a> {
     src: &'a str,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
-    anchors: BTreeMap<usize, Node>,
+    anchors: BTreeMap<usize, Node<'a>>,
     /// Nodes aliases expanded to so far.
     aliased: usize,
     /// Collections open around the current node.
@@ -417,7 +425,7 @@ impl<'a> Tree<'a> {
     }
 
     /// The one document of the stream (none is an empty kustomization).
-    fn document(mut self) -> Result<Kustomization, ReadError> {
+    fn document(mut self) -> Result<Kustomization<'a>, ReadError> {
         self.next()?; // StreamStart
         let root = match self.next()? {
             (Event::StreamEnd, _) => return Ok(Kustomization::default()),
@@ -436,7 +444,7 @@ impl<'a> Tree<'a> {
 
     /// The top-level mapping, each field checked as soon as it is read, so
     /// that only one field's tree is ever held.
-    fn top_level(&mut self) -> Result<Kustomization, ReadError> {
+    fn top_level(&mut self) -> Result<Kustomization<'a>, ReadError> {
         let mut fields = BTreeMap::new();
         match self.next()? {
             (Event::MappingStart(_, 0, None), _) => {}
@@ -478,19 +486,17 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node, ReadError> {
+    fn node(&mut self, ev: Event<'a>, span: Span) -> Result<Node<'a>, ReadError> {
         let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let (line, column) = (narrow(span.start.line()), narrow(span.start.col() + 1));
         let (kind, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let value = match tag {
-                    Some(tag) if tag.is_yaml_core_schema_tag("str") => {
-                        Value::Str(text.into_owned())
-                    }
+                    Some(tag) if tag.is_yaml_core_schema_tag("str") => Value::Str(text),
                     Some(tag) => {
                         return Err(at(span, format!("the tag `{tag}` is not read here")));
                     }
-                    None => scalar(&text, style == ScalarStyle::Plain),
+                    None => scalar(text, style == ScalarStyle::Plain),
                 };
                 (Kind::Scalar(value), anchor)
             }
@@ -548,11 +554,11 @@ impl<'a> Tree<'a> {
         Ok(())
     }
 
-    fn mapping(&mut self) -> Result<Kind, ReadError> {
-        let mut pairs: Vec<(String, Node)> = Vec::new();
+    fn mapping(&mut self) -> Result<Kind<'a>, ReadError> {
+        let mut pairs: Vec<(Cow<'a, str>, Node<'a>)> = Vec::new();
         // Most mappings hold a handful of keys: a scan of them beats hashing
         // every key, and only large ones get a set.
-        let mut seen: Option<std::collections::HashSet<String>> = None;
+        let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -581,16 +587,16 @@ impl<'a> Tree<'a> {
 }
 
 /// A mapping key as the JSON object key kustomize decodes.
-fn key_of(node: &Node) -> Result<String, ReadError> {
+fn key_of<'a>(node: &Node<'a>) -> Result<Cow<'a, str>, ReadError> {
     match &node.kind {
         Kind::Scalar(Value::Str(s)) if s == "<<" => {
             Err(node.error("merge keys (`<<`) are not read here"))
         }
         Kind::Scalar(Value::Str(s)) => Ok(s.clone()),
         // YAMLToJSON writes these keys as their text.
-        Kind::Scalar(Value::Int(n)) => Ok(n.to_string()),
-        Kind::Scalar(Value::Uint(n)) => Ok(n.to_string()),
-        Kind::Scalar(Value::Bool(b)) => Ok(b.to_string()),
+        Kind::Scalar(Value::Int(n)) => Ok(n.to_string().into()),
+        Kind::Scalar(Value::Uint(n)) => Ok(n.to_string().into()),
+        Kind::Scalar(Value::Bool(b)) => Ok(b.to_string().into()),
         _ => Err(node.error("a key that is not a string")),
     }
 }

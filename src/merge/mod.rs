@@ -175,7 +175,7 @@ fn checked<'r>(
     current: &[u8],
     other: &[u8],
     opts: &Options,
-    inputs: &dyn Fn() -> &'r verify::Readings,
+    inputs: &dyn Fn() -> &'r verify::Readings<'r>,
 ) -> anyhow::Result<Outcome> {
     let structured = catch_unwind(AssertUnwindSafe(|| {
         let (outcome, promise) = structured(base, current, other, opts)?;
@@ -295,7 +295,7 @@ fn structured<'a>(
     current: &'a [u8],
     other: &'a [u8],
     opts: &Options,
-) -> Result<(Outcome, Option<Promise>), Fallback> {
+) -> Result<(Outcome, Option<Promise<'a>>), Fallback> {
     match std::env::var(FALLBACK_ENV).as_deref() {
         Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
         Ok(v) if !v.is_empty() && v != "0" => {
@@ -466,9 +466,9 @@ fn structured<'a>(
 }
 
 /// What a clean structured merge promises, for [`verify::structured`].
-struct Promise {
+struct Promise<'a> {
     /// Each merged list's meaning (absent where the result has none).
-    lists: Vec<(&'static str, Option<crate::meaning::Value>)>,
+    lists: Vec<(&'static str, Option<crate::meaning::Value<'a>>)>,
     /// The merged text around the lists, without their lines.
     rest: String,
 }

@@ -28,7 +28,7 @@ use crate::merge::keyed::{Plan, Planned};
 use crate::merge::rule::{Pick, pick};
 
 /// The three inputs as kustomize reads them (indexed by `Which`).
-pub type Readings = [Result<Kustomization, ReadError>; 3];
+pub type Readings<'a> = [Result<Kustomization<'a>, ReadError>; 3];
 
 /// Checks promise 1 and 2 for a structured merge's clean result. `lists` are
 /// the planned lists' meanings (absent when the result lacks the list), and
@@ -51,9 +51,9 @@ pub fn structured(
     let around = crate::meaning::read(rest)
         .map_err(|e| format!("the text around the lists does not read on its own ({e})"))?;
     fn outside<'k>(
-        k: &'k Kustomization,
-        lists: &[(&str, Option<Value>)],
-    ) -> BTreeMap<&'k str, &'k Value> {
+        k: &'k Kustomization<'_>,
+        lists: &[(&str, Option<Value<'_>>)],
+    ) -> BTreeMap<&'k str, &'k Value<'k>> {
         k.fields
             .iter()
             .filter(|(key, _)| !lists.iter().any(|(l, _)| l == *key))
@@ -75,7 +75,7 @@ pub fn fallback(inputs: &Readings, result: &[u8], policy: SameImagePolicy) -> Re
     three_way(inputs, &read_result(result)?, policy)
 }
 
-fn read_result(result: &[u8]) -> Result<Kustomization, String> {
+fn read_result(result: &[u8]) -> Result<Kustomization<'_>, String> {
     crate::meaning::read(result).map_err(|e| format!("kustomize would not read the result ({e})"))
 }
 
@@ -116,11 +116,11 @@ fn whole<T: PartialEq>(what: &str, [o, a, b]: [T; 3], r: &T) -> Result<(), Strin
     }
 }
 
-type Entry<'v> = &'v [(&'static str, Value)];
+type Entry<'v> = &'v [(&'static str, Value<'v>)];
 
 /// A list's entries by name; `None` when some entry has no name, is not a
 /// map or shares its name (then the list is checked as one value).
-fn by_name(list: Option<&Value>) -> Option<BTreeMap<&str, Entry<'_>>> {
+fn by_name<'v>(list: Option<&'v Value<'v>>) -> Option<BTreeMap<&'v str, Entry<'v>>> {
     let Some(Value::Seq(items)) = list else {
         return Some(BTreeMap::new());
     };
@@ -132,7 +132,7 @@ fn by_name(list: Option<&Value>) -> Option<BTreeMap<&str, Entry<'_>>> {
         let Some((_, Value::Str(name))) = fields.iter().find(|(k, _)| *k == "name") else {
             return None;
         };
-        if out.insert(name.as_str(), fields.as_slice()).is_some() {
+        if out.insert(name.as_ref(), fields.as_slice()).is_some() {
             return None;
         }
     }
@@ -195,7 +195,11 @@ fn keyed(
 /// What a clean plan's list means to kustomize: each entry's fields in the
 /// carrier's spelling, with the value the plan takes for each. `srcs` are
 /// the inputs the plan indexes (by `Which`).
-pub fn planned(key: &str, plan: &Plan<'_>, srcs: [&str; 3]) -> Result<Option<Value>, String> {
+pub fn planned<'a>(
+    key: &str,
+    plan: &Plan<'_>,
+    srcs: [&'a str; 3],
+) -> Result<Option<Value<'a>>, String> {
     let entries = plan
         .entries
         .iter()
@@ -211,7 +215,7 @@ pub fn planned(key: &str, plan: &Plan<'_>, srcs: [&str; 3]) -> Result<Option<Val
                         .iter()
                         .find(|(j, _)| *j == i)
                         .map_or((src, f), |(_, t)| (srcs[t.from as usize], t.field));
-                    (f.key(src).to_owned(), scalar(vf.value(vsrc), vf.plain()))
+                    (f.key(src).into(), scalar(vf.value(vsrc).into(), vf.plain()))
                 });
                 Ok(fields.collect())
             }
@@ -223,7 +227,7 @@ pub fn planned(key: &str, plan: &Plan<'_>, srcs: [&str; 3]) -> Result<Option<Val
 }
 
 /// The fields of `entry` that belong to `facet`.
-fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v Value> {
+fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v Value<'v>> {
     entry
         .into_iter()
         .flatten()
