@@ -65,6 +65,7 @@ pub fn reapply(
     trailer_key: &str,
     trailer_value: &str,
     no_downgrade: bool,
+    notes: bool,
 ) -> anyhow::Result<Reapplied> {
     // Arguments never contain spaces (`--commit` refuses them), paths may.
     let (path, arg) = trailer_value.trim().rsplit_once(' ').with_context(|| {
@@ -82,7 +83,7 @@ pub fn reapply(
     } else {
         bail!("`{trailer_key}` is not a kustomerge trailer");
     };
-    Ok(match request.edit(&repo_root.join(path))? {
+    Ok(match request.edit(&repo_root.join(path), notes)? {
         Outcome::Changed => Reapplied::Changed,
         Outcome::Unchanged => Reapplied::AlreadySet,
         Outcome::Refused(_) => Reapplied::SkippedNewer,
@@ -196,7 +197,8 @@ impl Request {
     }
 
     /// Applies the request to `path`, writing only when something changes.
-    fn edit(&self, path: &Path) -> anyhow::Result<Outcome> {
+    /// `notes` prints the setter's notes (off for a dry run in scratch).
+    fn edit(&self, path: &Path, notes: bool) -> anyhow::Result<Outcome> {
         let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
         let at = |e: kustomization::Error| {
             anyhow::anyhow!(
@@ -217,7 +219,7 @@ impl Request {
             return Ok(Outcome::Refused(reason));
         }
         let applied = setter::apply(&doc, self.schema(), &self.replacements()).map_err(at)?;
-        for note in &applied.notes {
+        for note in applied.notes.iter().filter(|_| notes) {
             eprintln!("kustomerge: {}: {note}", path.display());
         }
         if applied.text == src {
@@ -244,7 +246,7 @@ impl Request {
         {
             bail!("argument {bad:?} contains whitespace, which a commit trailer can't record");
         }
-        match self.edit(&path)? {
+        match self.edit(&path, true)? {
             Outcome::Refused(reason) => {
                 eprintln!(
                     "kustomerge: refused: {reason}; {} left untouched",

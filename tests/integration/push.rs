@@ -369,3 +369,72 @@ fn demo_races_both_pipelines_and_prints_the_table() {
         "{table}"
     );
 }
+
+/// Issue 12, item 1: `set-image --commit` commits the whole file, so an edit
+/// made beside it (a label, a resources entry, a comment) is part of the
+/// commit. Losing the race must not reduce the commit to its trailer.
+#[test]
+fn an_unrelated_edit_in_the_same_file_survives_a_lost_race() {
+    let svc1 = "svc-01\n    newTag: 1.0.0";
+    for (what, from, to) in [
+        (
+            "label",
+            "namespace: shop-prod\n",
+            "namespace: shop-prod\ncommonLabels:\n  team: web\n",
+        ),
+        (
+            "resource",
+            "  - ingress.yaml\n",
+            "  - ingress.yaml\n  - pdb.yaml\n",
+        ),
+        (
+            "comment",
+            "kind: Kustomization\n",
+            "kind: Kustomization\n# owner: team-web, ask in #deploys\n",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let bare = remote(&sb);
+        let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+        set_image(&sb, &a, "registry.example.com/shop/svc-02:3.0.0");
+        sb.git(&a, &["push", "-q", "origin", "main"]);
+        // The job's own edit, left in the work tree for `--commit` to take.
+        let text = std::fs::read_to_string(b.join(OVERLAY)).unwrap();
+        std::fs::write(b.join(OVERLAY), text.replacen(from, to, 1)).unwrap();
+        set_image(&sb, &b, "registry.example.com/shop/svc-01:2.4.0");
+
+        let (out, json) = push(&sb, &b, &[]);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        assert_eq!(json["result"], "landed", "{what}");
+        assert_eq!(json["reapplied"].as_array().unwrap().len(), 0, "{what}");
+        assert_eq!(json["rebased"].as_array().unwrap().len(), 1, "{what}");
+        let text = remote_overlay(&sb, &bare);
+        assert!(text.contains(to), "{what} lost:\n{text}");
+        assert!(
+            text.contains("svc-01\n    newTag: 2.4.0"),
+            "{what}:\n{text}"
+        );
+        assert!(
+            text.contains("svc-02\n    newTag: 3.0.0"),
+            "{what}:\n{text}"
+        );
+        assert!(!text.contains(svc1), "{what}:\n{text}");
+        assert_clean(&sb, &b);
+    }
+}
+
+/// The other side of the same rule: a commit that is exactly its recorded
+/// edit is still reapplied, not rebased.
+#[test]
+fn a_commit_that_is_exactly_its_edit_is_reapplied() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+    set_image(&sb, &a, "registry.example.com/shop/svc-02:3.0.0");
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    set_image(&sb, &b, "registry.example.com/shop/svc-01:2.4.0");
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["reapplied"][0]["result"], "changed");
+    assert_eq!(json["rebased"].as_array().unwrap().len(), 0);
+}

@@ -624,6 +624,7 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "Kustomerge-Set-Image",
             &format!("{path} app:1.1.0"),
+            true,
             true
         )
         .unwrap(),
@@ -634,6 +635,7 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "kustomerge-set-image",
             &format!("{path} app:1.1.0"),
+            true,
             true
         )
         .unwrap(),
@@ -644,6 +646,7 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "Kustomerge-Set-Image",
             &format!("{path} app:1.0.5"),
+            true,
             true
         )
         .unwrap(),
@@ -654,7 +657,8 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "Kustomerge-Set-Replicas",
             &format!("{path} app=3"),
-            false
+            false,
+            true
         )
         .unwrap(),
         Reapplied::Changed
@@ -663,5 +667,5 @@ fn commit_records_trailers_that_reapply_replays() {
         std::fs::read_to_string(&file).unwrap(),
         "images:\n- name: app\n  newTag: 1.1.0\n- name: other\n  newTag: \"5\"\nreplicas:\n- name: app\n  count: 3\n"
     );
-    assert!(reapply(&repo, "Signed-off-by", "x y", false).is_err());
+    assert!(reapply(&repo, "Signed-off-by", "x y", false, true).is_err());
 }
