@@ -172,7 +172,7 @@ fn edits_are_the_whole_change(git: &Git, sha: &str, edits: &[Edit]) -> anyhow::R
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("could not create {}", dir.display()))?;
         }
-        std::fs::write(&file, blob(git, old_blob)?)
+        std::fs::write(&file, git.blob(old_blob)?)
             .with_context(|| format!("could not write {}", file.display()))?;
     }
     for edit in edits {
@@ -183,23 +183,11 @@ fn edits_are_the_whole_change(git: &Git, sha: &str, edits: &[Edit]) -> anyhow::R
     for (path, _, new_blob) in &changed {
         let redone = std::fs::read(scratch.path().join(path))
             .with_context(|| format!("could not read back {path}"))?;
-        if redone != blob(git, new_blob)? {
+        if redone != git.blob(new_blob)? {
             return Ok(false);
         }
     }
     Ok(true)
-}
-
-/// A blob's raw bytes (no filters, no trimmed newline).
-fn blob(git: &Git, id: &str) -> anyhow::Result<Vec<u8>> {
-    let out = git.output(["cat-file", "blob", id])?;
-    if !out.status.success() {
-        bail!(
-            "git cat-file blob {id} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(out.stdout)
 }
 
 /// A reapplied (or skipped) recorded edit, for the report.
@@ -211,6 +199,9 @@ pub struct Applied {
     pub trailer: String,
     /// `changed`, `already-set` or `skipped-newer`.
     pub result: &'static str,
+    /// For `skipped-newer`: `` `api` 1.5.0 is older than 2.0.0 ``.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A commit carried over by rebasing, for the report.
@@ -220,6 +211,8 @@ pub struct Rebased {
     pub commit: String,
     /// Its subject line.
     pub subject: String,
+    /// The rebase left it out: its change is already on the tip.
+    pub dropped: bool,
 }
 
 /// A file left conflicted, with the keys the conflict markers surround.
@@ -293,10 +286,11 @@ pub fn integrate(
                 }
             } else {
                 let last = &group[group.len() - 1];
+                let onto = git.run(["rev-parse", "HEAD"])?;
                 if let Err(conflict) = rebase(git, &format!("{}^", first.sha), &last.sha)? {
                     return Ok(Err(conflict));
                 }
-                done.rebased.extend(group.iter().map(rebased));
+                done.rebased.extend(carried_over(git, &onto, group)?);
             }
         }
     }
@@ -308,7 +302,36 @@ fn rebased(c: &Commit) -> Rebased {
     Rebased {
         commit: c.sha.clone(),
         subject: c.subject.clone(),
+        dropped: false,
     }
+}
+
+/// `group` as rebased onto `onto`, each marked `dropped` when the rebase
+/// left it out because its change was already on the tip. git says so only
+/// in its (quieted) progress text, so the new commits are matched to the
+/// old ones in order by what a rebase keeps: author, author date, message.
+fn carried_over(git: &Git, onto: &str, group: &[Commit]) -> anyhow::Result<Vec<Rebased>> {
+    const SIGNATURE: &str = "--format=%an%x1f%ae%x1f%ad%x1f%B%x1e";
+    let new = git.run(["log", "--reverse", SIGNATURE, &format!("{onto}..HEAD")])?;
+    let mut new = new
+        .split('\x1e')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .peekable();
+    let mut out = Vec::with_capacity(group.len());
+    for commit in group {
+        let old = git.run(["show", "-s", SIGNATURE, &commit.sha])?;
+        let old = old.trim().trim_end_matches('\x1e').trim();
+        let kept = new.peek() == Some(&old);
+        if kept {
+            new.next();
+        }
+        out.push(Rebased {
+            dropped: !kept,
+            ..rebased(commit)
+        });
+    }
+    Ok(out)
 }
 
 /// Redoes one commit's recorded edits on HEAD and commits them with the
@@ -337,17 +360,19 @@ fn redo(
                 }));
             }
         };
+        let (result, reason) = match &outcome {
+            Reapplied::Changed => ("changed", None),
+            Reapplied::AlreadySet => ("already-set", None),
+            Reapplied::SkippedNewer(why) => ("skipped-newer", Some(why.clone())),
+        };
         let applied = Applied {
             commit: commit.sha.clone(),
             trailer: edit.to_string(),
-            result: match outcome {
-                Reapplied::Changed => "changed",
-                Reapplied::AlreadySet => "already-set",
-                Reapplied::SkippedNewer => "skipped-newer",
-            },
+            result,
+            reason,
         };
         changed |= outcome == Reapplied::Changed;
-        if outcome == Reapplied::SkippedNewer {
+        if applied.reason.is_some() {
             done.skipped.push(applied);
         } else {
             done.reapplied.push(applied);

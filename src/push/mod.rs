@@ -290,6 +290,7 @@ impl Pusher<'_> {
                 ..Integrated::default()
             },
         };
+        tell_what_was_left_out(&work, remote, &repo.branch);
         if Some(&work.head) == tip.as_ref() {
             self.restore.finish(&work.head)?;
             let already = work
@@ -297,9 +298,9 @@ impl Pusher<'_> {
                 .iter()
                 .filter(|a| a.result == "already-set")
                 .count();
+            let dropped = work.rebased.iter().filter(|r| r.dropped).count();
             eprintln!(
-                "kustomerge push: nothing left to push ({} edit(s) already on {remote}/{}, {} skipped as older); it stays at {}",
-                already,
+                "kustomerge push: nothing left to push ({already} edit(s) already on {remote}/{}, {} skipped as older, {dropped} commit(s) rebased into nothing); it stays at {}",
                 repo.branch,
                 work.skipped.len(),
                 short(&work.head)
@@ -376,22 +377,8 @@ impl Repo {
             .run(["rev-parse", "--show-toplevel"])
             .context("kustomerge push must run inside a git work tree")?;
         let git = Git::in_dir(&root).with_env("LC_ALL", "C");
-        let states = [
-            ("rebase-merge", "rebase"),
-            ("rebase-apply", "rebase or am"),
-            ("MERGE_HEAD", "merge"),
-            ("CHERRY_PICK_HEAD", "cherry-pick"),
-            ("REVERT_HEAD", "revert"),
-        ];
-        let mut args = vec!["rev-parse"];
-        for (state, _) in &states {
-            args.extend(["--git-path", state]);
-        }
-        let paths = git.run(args)?;
-        for (path, (_, op)) in paths.lines().zip(states) {
-            if Path::new(&root).join(path).exists() {
-                bail!("a {op} is in progress in {root}; finish or abort it before pushing");
-            }
+        if let Some(op) = git.operation_in_progress()? {
+            bail!("a {op} is in progress in {root}; finish or abort it before pushing");
         }
         let dirty = git.run(["status", "--porcelain", "--untracked-files=no"])?;
         if !dirty.is_empty() {
@@ -399,17 +386,10 @@ impl Repo {
                 "the work tree has uncommitted changes; commit them (e.g. `kustomerge set-image --commit`) or stash them before pushing:\n{dirty}"
             );
         }
-        for who in ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"] {
-            if !git.succeeds(["var", who]) {
-                bail!(
-                    "git has no {} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job",
-                    if who == "GIT_AUTHOR_IDENT" {
-                        "author"
-                    } else {
-                        "committer"
-                    }
-                );
-            }
+        if let Some(who) = git.missing_identity() {
+            bail!(
+                "git has no {who} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job"
+            );
         }
         let local = git
             .run(["symbolic-ref", "-q", "--short", "HEAD"])
@@ -615,6 +595,25 @@ fn remote_tip(git: &Git, remote: &str, refspec: &str) -> Option<Option<String>> 
             .filter(|(_, r)| *r == refspec)
             .map(|(sha, _)| sha.to_owned())
     }))
+}
+
+/// Says which of our commits or edits will not reach the remote, and why:
+/// a pipeline that "succeeded" without its change must say so in its log.
+fn tell_what_was_left_out(work: &Integrated, remote: &str, branch: &str) {
+    for skip in &work.skipped {
+        eprintln!(
+            "kustomerge push: skipped: {} on {remote}/{branch} (--no-downgrade); {} is not applied",
+            skip.reason.as_deref().unwrap_or("a newer version is there"),
+            skip.trailer
+        );
+    }
+    for gone in work.rebased.iter().filter(|r| r.dropped) {
+        eprintln!(
+            "kustomerge push: {} {} rebased into nothing: its change is already on {remote}/{branch}",
+            short(&gone.commit),
+            gone.subject
+        );
+    }
 }
 
 fn print_conflict(conflict: &Conflict, repo: &Repo, remote: &str, tip: &str) {

@@ -14,3 +14,4 @@ mod merge_git;
 mod properties;
 mod push;
 mod set_image;
+mod setter_safety;

@@ -8,7 +8,7 @@ use kustomerge::cli::Layout;
 use kustomerge::push::race::{self, Arena, OVERLAY, Pipeline};
 use serde_json::Value;
 
-use crate::common::{Sandbox, bin, stderr};
+use crate::common::{Sandbox, bin, stderr, without_identity};
 
 /// A bare remote whose `main` holds the demo overlay for three images.
 fn remote(sb: &Sandbox) -> PathBuf {
@@ -324,18 +324,7 @@ fn preconditions_are_checked_before_anything_moves() {
 
     // No identity: a clear error, not a failure halfway through a rebase.
     set_image(&sb, &repo, "registry.example.com/shop/svc-01:1.3.0");
-    sb.git(&repo, &["config", "user.useConfigOnly", "true"]);
-    let mut cmd = sb.kustomerge_cmd(&repo);
-    for var in [
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "EMAIL",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.arg("push").output().unwrap();
+    let out = without_identity(&sb, &repo).arg("push").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("identity"), "{}", stderr(&out));
 

@@ -439,7 +439,11 @@ fn guards_and_no_ops_leave_the_file_untouched() {
     std::fs::write(&file, "images:\n- name: app\n  newTag: v1.10.0\n").unwrap();
     let before = identity(&file);
     let cases: [(&[&str], i32, &str); 5] = [
-        (&["set-image", "--no-downgrade", "app:v1.9.0"], 3, "newer"),
+        (
+            &["set-image", "--no-downgrade", "app:v1.9.0"],
+            0,
+            "skipped: `app` v1.9.0 is older than v1.10.0",
+        ),
         (
             &["set-image", "--expect", "v1.9.0", "app:v1.11.0"],
             3,
@@ -650,7 +654,7 @@ fn commit_records_trailers_that_reapply_replays() {
             true
         )
         .unwrap(),
-        Reapplied::SkippedNewer
+        Reapplied::SkippedNewer("`app` 1.0.5 is older than 1.1.0".to_owned())
     );
     assert_eq!(
         reapply(
