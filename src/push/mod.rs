@@ -11,7 +11,9 @@
 //! 2. reapply our recorded edits, rebase other commits with the merge driver
 //!    active ([`integrate`]);
 //! 3. push, and on failure decide from the text and a fresh read of the
-//!    remote ref whether we lost a race ([`classify`]);
+//!    remote ref whether we lost a race, hit a transient network or server
+//!    fault (both retried), or were refused ([`classify`]); a fetch that
+//!    fails transiently is retried the same way;
 //! 4. back off with full jitter ([`backoff`]) and go back to 1.
 //!
 //! **Driver activation.** `push` needs no config in the clone: every git call
@@ -154,7 +156,8 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         };
         if let Some(out_of) = out_of {
             let msg = format!(
-                "lost the race {attempts} times (last: {}) and ran out of {out_of}",
+                "made {attempts} attempt(s) (the last {}: {}) and ran out of {out_of}",
+                lost.what(),
                 lost.reason
             );
             eprintln!(
@@ -165,8 +168,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             return Ok(end.report(attempts, started));
         }
         eprintln!(
-            "kustomerge push: attempt {attempts}/{} lost the race ({}); retrying in {:.2} s",
+            "kustomerge push: attempt {attempts}/{} {} ({}); retrying in {:.2} s",
             opts.max_attempts,
+            lost.what(),
             lost.reason,
             wait.as_secs_f64()
         );
@@ -220,14 +224,26 @@ impl End {
     }
 }
 
-/// A lost race.
+/// A round to try again: a lost race or a transient fault.
 struct Lost {
+    /// A network or server fault rather than another writer.
+    transient: bool,
     /// For the progress line: the rejection and where the branch is now.
     reason: String,
     /// The tip we built on.
     tip: Option<String>,
     /// What the round did with our commits.
     work: Integrated,
+}
+
+impl Lost {
+    fn what(&self) -> &'static str {
+        if self.transient {
+            "hit a transient fault"
+        } else {
+            "lost the race"
+        }
+    }
 }
 
 /// The state the rounds share.
@@ -246,7 +262,18 @@ impl Pusher<'_> {
         let (remote, refspec) = (&self.opts.remote, &self.refspec);
         let tip = match fetch(git, remote, refspec)? {
             Fetched::Tip(tip) => Some(tip),
-            Fetched::Missing => None,
+            Fetched::Missing => bail!(
+                "{remote} has no branch {}; check --branch (push never creates a branch: a typo would deploy nowhere). To create it on purpose: git push {remote} HEAD:{refspec}",
+                repo.branch
+            ),
+            Fetched::Transient(reason) => {
+                return Ok(Round::Lost(Lost {
+                    transient: true,
+                    reason: format!("fetching: {reason}"),
+                    tip: None,
+                    work: Integrated::default(),
+                }));
+            }
             Fetched::Refused(msg) => {
                 eprintln!("kustomerge push: fetching {remote} was refused:\n{msg}");
                 let end = End::new(Status::Rejected, None, Integrated::default());
@@ -322,6 +349,14 @@ impl Pusher<'_> {
             return Ok(Round::Over(End::new(Status::Landed, Some(head), work)));
         };
         let verdict = classify::classify(&said);
+        if let Verdict::Transient(reason) = verdict {
+            return Ok(Round::Lost(Lost {
+                transient: true,
+                reason: format!("pushing: {reason}"),
+                tip,
+                work,
+            }));
+        }
         let now = match verdict {
             Verdict::Refused(_) => None,
             _ => remote_tip(git, remote, refspec),
@@ -351,7 +386,12 @@ impl Pusher<'_> {
             ),
             (_, None) => "unrecognised rejection".to_owned(),
         };
-        Ok(Round::Lost(Lost { reason, tip, work }))
+        Ok(Round::Lost(Lost {
+            transient: false,
+            reason,
+            tip,
+            work,
+        }))
     }
 }
 
@@ -391,6 +431,7 @@ impl Repo {
                 "git has no {who} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job"
             );
         }
+        check_remote(&git, &opts.remote)?;
         let local = git
             .run(["symbolic-ref", "-q", "--short", "HEAD"])
             .ok()
@@ -420,6 +461,28 @@ impl Repo {
             None => format!("HEAD (at {})", short(&self.head)),
         }
     }
+}
+
+/// Refuses a remote that is neither a configured name nor a URL or path:
+/// `--remote orign` is a usage error to fix, not a server's refusal.
+fn check_remote(git: &Git, remote: &str) -> anyhow::Result<()> {
+    let names = git.run(["remote"])?;
+    if names.lines().any(|n| n == remote) {
+        return Ok(());
+    }
+    // What git itself would take as a URL or a path.
+    if remote.contains([':', '/']) || Path::new(remote).exists() {
+        return Ok(());
+    }
+    let known: Vec<&str> = names.lines().collect();
+    bail!(
+        "there is no remote named {remote:?} (this clone has: {}); pass --remote with one of them or a URL",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )
 }
 
 /// Puts the user's branch back unless the push finished: aborts a rebase in
@@ -507,7 +570,10 @@ fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git
 
 enum Fetched {
     Tip(String),
+    /// The remote has no such branch.
     Missing,
+    /// Worth trying again: the reason.
+    Transient(&'static str),
     Refused(String),
 }
 
@@ -536,8 +602,14 @@ fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
     if said.contains("couldn't find remote ref") {
         return Ok(Fetched::Missing);
     }
+    // A misspelt remote name reads as a path that is no repository; the
+    // name was checked up front, so this is a URL or path that is wrong.
+    if said.contains("does not appear to be a git repository") {
+        bail!("{remote} is not a git repository: {}", said.trim());
+    }
     match classify::classify(&said) {
         Verdict::Refused(_) => Ok(Fetched::Refused(classify::server_message(&said))),
+        Verdict::Transient(reason) => Ok(Fetched::Transient(reason)),
         _ => bail!("git fetch {remote} {refspec} failed: {}", said.trim()),
     }
 }
