@@ -122,9 +122,12 @@ pub struct SetImageArgs {
     /// The kustomization file, or a directory holding one (default: the current directory).
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
     pub file: Option<PathBuf>,
-    /// Refuse (exit 3) when the file already holds a newer version.
+    /// Skip an image whose file already holds a newer version (exit 0, prints `skipped: ...`).
     #[arg(long)]
     pub no_downgrade: bool,
+    /// Allow an empty tag (`name=image:`), which removes the entry's newTag; refused otherwise.
+    #[arg(long)]
+    pub allow_empty_tag: bool,
     /// Compare-and-set: refuse (exit 3) unless the current tag equals TAG.
     #[arg(long, value_name = "TAG")]
     pub expect: Option<String>,

@@ -18,9 +18,10 @@ pub const PROBLEMS: u8 = CONFLICT;
 /// A usage error or an internal error outside `merge`.
 pub const ERROR: u8 = 2;
 
-/// `set-image`, `set-replicas` and `push`: a guard refused the edit
-/// (`--expect` did not match, or `--no-downgrade` saw a newer version).
-/// The file and the repository are left untouched.
+/// `set-image`: `--expect` did not match. The file and the repository are
+/// left untouched. (`--no-downgrade` seeing a newer version is not a
+/// refusal: the image is skipped with a `skipped:` line and the exit is 0,
+/// in `set-image` and `push` alike.)
 pub const REFUSED: u8 = 3;
 
 /// `push`: a real conflict that no policy resolves. The rebase was aborted and

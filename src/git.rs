@@ -121,6 +121,63 @@ impl Git {
         self.output(args).is_ok_and(|o| o.status.success())
     }
 
+    /// The operation a repository is in the middle of (a rebase, a merge,
+    /// ...), which a commit or a checkout would interfere with.
+    pub fn operation_in_progress(&self) -> anyhow::Result<Option<&'static str>> {
+        const STATES: [(&str, &str); 5] = [
+            ("rebase-merge", "rebase"),
+            ("rebase-apply", "rebase or am"),
+            ("MERGE_HEAD", "merge"),
+            ("CHERRY_PICK_HEAD", "cherry-pick"),
+            ("REVERT_HEAD", "revert"),
+        ];
+        let root = self.run(["rev-parse", "--show-toplevel"])?;
+        let mut args = vec!["rev-parse"];
+        for (state, _) in &STATES {
+            args.extend(["--git-path", state]);
+        }
+        let paths = self.run(args)?;
+        Ok(paths
+            .lines()
+            .zip(STATES)
+            .find(|(path, _)| Path::new(&root).join(path).exists())
+            .map(|(_, (_, op))| op))
+    }
+
+    /// Which identity git lacks to make a commit (`author` or `committer`),
+    /// if any: checked up front, so that a step never fails halfway.
+    pub fn missing_identity(&self) -> Option<&'static str> {
+        [
+            ("GIT_AUTHOR_IDENT", "author"),
+            ("GIT_COMMITTER_IDENT", "committer"),
+        ]
+        .into_iter()
+        .find(|(var, _)| !self.succeeds(["var", var]))
+        .map(|(_, who)| who)
+    }
+
+    /// The raw bytes of `path` (relative to the root, `/`-separated) in
+    /// `commit`; `None` when the commit or the path does not exist.
+    pub fn blob_at(&self, commit: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let spec = format!("{commit}:{path}");
+        if !self.succeeds(["cat-file", "-e", &spec]) {
+            return Ok(None);
+        }
+        self.blob(&spec).map(Some)
+    }
+
+    /// A blob's raw bytes: no filters, no trimmed newline.
+    pub fn blob(&self, object: &str) -> anyhow::Result<Vec<u8>> {
+        let out = self.output(["cat-file", "blob", object])?;
+        if !out.status.success() {
+            bail!(
+                "git cat-file blob {object} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(out.stdout)
+    }
+
     /// `git merge-file -p`: git's own three-way line merge of three files.
     ///
     /// Run inside a repository it honours `merge.conflictStyle`, as git's

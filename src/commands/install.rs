@@ -376,7 +376,15 @@ impl Undo {
             }
             Self::AttrFileCreated(file) => {
                 let path = file.path(git)?;
-                if fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+                // Once committed, the file is the repository's: deleting it
+                // would be a change to commit that nobody asked for.
+                if *file == AttrFile::Committed && is_tracked(git, &path) {
+                    done.push(format!(
+                        "left {} in place, empty: install had created it, but it has been committed since (remove it with `git rm {}` if you want it gone)",
+                        path.display(),
+                        path.display()
+                    ));
+                } else if fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
                     fs::remove_file(&path)
                         .with_context(|| format!("could not delete {}", path.display()))?;
                     done.push(format!(
@@ -411,9 +419,15 @@ impl Installer {
         if old.as_deref() == Some(value) {
             return Ok(());
         }
-        // Only the first change to a key is logged: uninstall restores what
-        // was there before kustomerge, not an earlier kustomerge value (say,
-        // another --policy).
+        // The first change to a key is logged: uninstall restores what was
+        // there before kustomerge, not an earlier kustomerge value (say,
+        // another --policy). But a value someone else set since is what
+        // this install replaces, so it supersedes the older entry:
+        // uninstall then puts the user's own line back.
+        let foreign = old.as_deref().is_some_and(|v| !is_ours(key, v));
+        if foreign {
+            self.supersede(key)?;
+        }
         if !self.log.iter().any(|u| u.config_key() == Some(key)) {
             self.record(match &old {
                 None => Undo::Unset(key.to_owned()),
@@ -428,6 +442,19 @@ impl Installer {
             None => format!("set {key} = {value}"),
             Some(old) => format!("set {key} = {value} (was {old})"),
         });
+        Ok(())
+    }
+
+    /// Drops the log's entries for `key`, keeping the rest in order.
+    fn supersede(&mut self, key: &str) -> anyhow::Result<()> {
+        if !self.log.iter().any(|u| u.config_key() == Some(key)) {
+            return Ok(());
+        }
+        self.log.retain(|u| u.config_key() != Some(key));
+        self.config.unset(LOG_KEY)?;
+        for undo in &self.log {
+            self.config.add(LOG_KEY, &undo.to_string())?;
+        }
         Ok(())
     }
 
@@ -648,6 +675,18 @@ pub fn uninstall(args: &InstallScopeArgs) -> anyhow::Result<u8> {
     for line in &done {
         eprintln!("  {line}");
     }
+    let committed = AttrFile::Committed.path(&config.git).ok();
+    if log
+        .iter()
+        .any(|u| matches!(u, Undo::AttrLine(AttrFile::Committed, _)))
+        && let Some(path) = committed.filter(|p| is_tracked(&config.git, p))
+    {
+        eprintln!(
+            "note: {} is tracked and was edited; commit the change: git commit -m 'Stop using kustomerge' -- {}",
+            path.display(),
+            path.display()
+        );
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -679,6 +718,28 @@ fn uninstall_hook(git: &Git, done: &mut Vec<String>) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether `value` of `key` is one `install` writes (so replacing it again
+/// replaces nothing of the user's).
+fn is_ours(key: &str, value: &str) -> bool {
+    match key {
+        NAME_KEY => value == NAME,
+        DRIVER_KEY => Registered::read(value).is_some_and(|r| {
+            Path::new(&r.line.program).file_name() == Some(std::ffi::OsStr::new("kustomerge"))
+        }),
+        _ => false,
+    }
+}
+
+/// Whether git tracks `path` (in the index of the repository `git` runs in).
+fn is_tracked(git: &Git, path: &Path) -> bool {
+    git.succeeds([
+        std::ffi::OsStr::new("ls-files"),
+        std::ffi::OsStr::new("--error-unmatch"),
+        std::ffi::OsStr::new("--"),
+        path.as_os_str(),
+    ])
 }
 
 /// The program the driver line and the hook run: `kustomerge` from PATH, or

@@ -9,15 +9,25 @@
 //!
 //! - `--expect TAG` is compare-and-set: every named image's current tag must
 //!   equal TAG (an image with no entry or no tag has the empty tag).
-//! - `--no-downgrade` refuses when the file already holds a newer tag
+//! - `--no-downgrade` skips an image whose file already holds a newer tag
 //!   ([`crate::version::compare`], the order `merge --same-image newest`
-//!   uses). Tags that don't compare (`latest`, commit SHAs, mixed schemes)
-//!   are allowed: refusing them would block every pipeline that doesn't use
-//!   versions, and the flag is about the ordering of versions only.
+//!   uses), prints `skipped: ...` and still sets the other images. It exits
+//!   0: an older build finishing late must not fail the pipeline, and `push
+//!   --no-downgrade` makes the same call on the fresh tip. Tags that don't
+//!   compare (`latest`, commit SHAs, mixed schemes) are set: the flag is
+//!   about the ordering of versions only.
 //!
-//! A refusal exits [`exit::REFUSED`] and doesn't touch the file. Setting
-//! what is already there exits 0 without rewriting it. Files are replaced
-//! atomically (temp file + rename) so a reader never sees half a file.
+//! A refusal by `--expect` exits [`exit::REFUSED`] and doesn't touch the
+//! file. Setting what is already there exits 0 without rewriting it. Values
+//! kustomize or a registry would reject (a bad tag or digest, a negative
+//! count, an empty tag from an unset variable) are refused with exit 2
+//! before anything is read ([`image_arg::validate_image`]). Files are
+//! replaced atomically (temp file + rename) so a reader never sees half a
+//! file.
+//!
+//! With `--commit`, everything a commit needs (an identity, no operation in
+//! progress) is checked before writing, and a re-run after a failed commit
+//! finds the edit uncommitted in the work tree and commits it.
 //!
 //! `--commit` records each argument as a trailer,
 //! `Kustomerge-Set-Image: <path from repo root> <arg>`, which is what
@@ -44,14 +54,15 @@ pub const IMAGE_TRAILER: &str = "Kustomerge-Set-Image";
 pub const REPLICAS_TRAILER: &str = "Kustomerge-Set-Replicas";
 
 /// The outcome of [`reapply`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reapplied {
     /// The file was rewritten; the caller stages and commits it.
     Changed,
     /// The tip already holds the recorded value; nothing was written.
     AlreadySet,
     /// `no_downgrade` saw a newer version on the tip; nothing was written.
-    SkippedNewer,
+    /// The text says which (`` `api` 1.5.0 is older than 2.0.0 ``).
+    SkippedNewer(String),
 }
 
 /// Replays one recorded edit on the current worktree of `repo_root`.
@@ -59,12 +70,14 @@ pub enum Reapplied {
 /// `trailer_key` is [`IMAGE_TRAILER`] or [`REPLICAS_TRAILER`] (matched
 /// case-insensitively, as git matches trailer keys) and `trailer_value` is
 /// `<path> <arg>` as `--commit` wrote it. Only the file is written; staging
-/// and committing are the caller's.
+/// and committing are the caller's. `notes` prints the setter's notes (off
+/// for a dry run).
 pub fn reapply(
     repo_root: &Path,
     trailer_key: &str,
     trailer_value: &str,
     no_downgrade: bool,
+    notes: bool,
 ) -> anyhow::Result<Reapplied> {
     // Arguments never contain spaces (`--commit` refuses them), paths may.
     let (path, arg) = trailer_value.trim().rsplit_once(' ').with_context(|| {
@@ -82,15 +95,25 @@ pub fn reapply(
     } else {
         bail!("`{trailer_key}` is not a kustomerge trailer");
     };
-    Ok(match request.edit(&repo_root.join(path))? {
-        Outcome::Changed => Reapplied::Changed,
-        Outcome::Unchanged => Reapplied::AlreadySet,
-        Outcome::Refused(_) => Reapplied::SkippedNewer,
+    Ok(match request.edit(&repo_root.join(path), notes)? {
+        Outcome::Refused(reason) => bail!("{reason}"),
+        Outcome::Done { skipped, .. } if !skipped.is_empty() => Reapplied::SkippedNewer(
+            skipped
+                .into_iter()
+                .map(|(_, why)| why)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Outcome::Done { changed: true, .. } => Reapplied::Changed,
+        Outcome::Done { .. } => Reapplied::AlreadySet,
     })
 }
 
 /// Runs `set-image`.
 pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
+    for arg in &args.images {
+        image_arg::validate_image(arg, args.allow_empty_tag)?;
+    }
     let request = Request::Images {
         images: image_arg::parse_images(&args.images)?,
         expect: args.expect.clone(),
@@ -118,9 +141,26 @@ pub(crate) enum Request {
 
 /// What [`Request::edit`] did.
 enum Outcome {
-    Changed,
-    Unchanged,
+    /// `--expect` did not hold; nothing was written.
     Refused(String),
+    /// The rest of the request is in the file now.
+    Done {
+        /// Whether the file was rewritten.
+        changed: bool,
+        /// The images left out under `--no-downgrade`, as (name, why).
+        skipped: Vec<(String, String)>,
+    },
+}
+
+/// What [`Request::rewrite`] makes of a file's bytes.
+enum Rewritten {
+    Refused(String),
+    Text {
+        /// The new text, `None` when it equals the old.
+        text: Option<String>,
+        /// As in [`Outcome::Done`].
+        skipped: Vec<(String, String)>,
+    },
 }
 
 impl Request {
@@ -138,22 +178,35 @@ impl Request {
         }
     }
 
-    fn replacements(&self) -> Vec<setter::Replacement> {
+    /// The entries to write, without the images `skip` names.
+    fn replacements(&self, skip: &[String]) -> Vec<setter::Replacement> {
         match self {
-            Self::Images { images, .. } => images.iter().map(ImageArg::replacement).collect(),
+            Self::Images { images, .. } => images
+                .iter()
+                .filter(|i| !skip.contains(&i.name))
+                .map(ImageArg::replacement)
+                .collect(),
             Self::Replicas(replicas) => replicas.iter().map(ReplicaArg::replacement).collect(),
         }
     }
 
-    /// Why the guards refuse this edit of `doc`, if they do.
-    fn refusal(&self, doc: &Document<'_>) -> anyhow::Result<Option<String>> {
+    /// Why `--expect` refuses this edit of `doc`, if it does; and the images
+    /// `--no-downgrade` leaves out, as (name, reason).
+    ///
+    /// The two guards differ on purpose. `--expect` is a compare-and-set the
+    /// caller asked to fail on. `--no-downgrade` is there so that an older
+    /// build finishing late does nothing, and doing nothing is not a failure:
+    /// a re-run of an old pipeline must not turn red, and `push
+    /// --no-downgrade` makes the same call on the fresh tip.
+    #[allow(clippy::type_complexity)]
+    fn guards(&self, doc: &Document<'_>) -> anyhow::Result<Result<Vec<(String, String)>, String>> {
         let Self::Images {
             images,
             expect,
             no_downgrade,
         } = self
         else {
-            return Ok(None);
+            return Ok(Ok(Vec::new()));
         };
         if let Some(key) = doc
             .keys
@@ -168,12 +221,13 @@ impl Request {
                 key.line
             );
         }
+        let mut skipped = Vec::new();
         for image in images {
             let current = setter::current_value(doc, &IMAGES, &image.name, "newTag");
             if let Some(want) = expect
                 && current.unwrap_or("") != want
             {
-                return Ok(Some(format!(
+                return Ok(Err(format!(
                     "--expect {want:?}: `{}` is at {}",
                     image.name,
                     current.map_or_else(|| "no tag".to_owned(), |c| format!("{c:?}"))
@@ -186,18 +240,17 @@ impl Request {
                 && let Some(cur) = current
                 && version::compare(cur, new) == Some(Ordering::Greater)
             {
-                return Ok(Some(format!(
-                    "--no-downgrade: `{}` is already at {cur:?}, newer than {new:?}",
-                    image.name
-                )));
+                skipped.push((
+                    image.name.clone(),
+                    format!("`{}` {new} is older than {cur}", image.name),
+                ));
             }
         }
-        Ok(None)
+        Ok(Ok(skipped))
     }
 
-    /// Applies the request to `path`, writing only when something changes.
-    fn edit(&self, path: &Path) -> anyhow::Result<Outcome> {
-        let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+    /// The request applied to `bytes` (the file at `path`, named in errors).
+    fn rewrite(&self, bytes: &[u8], path: &Path, notes: bool) -> anyhow::Result<Rewritten> {
         let at = |e: kustomization::Error| {
             anyhow::anyhow!(
                 "{}:{}:{}: {} ({})",
@@ -208,23 +261,44 @@ impl Request {
                 e.hint
             )
         };
-        let src = kustomization::decode(&bytes).map_err(at)?;
+        let src = kustomization::decode(bytes).map_err(at)?;
         let doc = Document::parse(src).map_err(at)?;
-        if let Some(reason) = self
-            .refusal(&doc)
+        let skipped = match self
+            .guards(&doc)
             .with_context(|| format!("{}: refusing to edit", path.display()))?
         {
-            return Ok(Outcome::Refused(reason));
-        }
-        let applied = setter::apply(&doc, self.schema(), &self.replacements()).map_err(at)?;
-        for note in &applied.notes {
-            eprintln!("kustomerge: {}: {note}", path.display());
-        }
-        if applied.text == src {
-            return Ok(Outcome::Unchanged);
-        }
-        write_atomically(path, applied.text.as_bytes())?;
-        Ok(Outcome::Changed)
+            Err(reason) => return Ok(Rewritten::Refused(reason)),
+            Ok(skipped) => skipped,
+        };
+        let names: Vec<String> = skipped.iter().map(|(name, _)| name.clone()).collect();
+        let replacements = self.replacements(&names);
+        let text = if replacements.is_empty() {
+            None
+        } else {
+            let applied = setter::apply(&doc, self.schema(), &replacements).map_err(at)?;
+            for note in applied.notes.iter().filter(|_| notes) {
+                eprintln!("kustomerge: {}: {note}", path.display());
+            }
+            (applied.text != src).then_some(applied.text)
+        };
+        Ok(Rewritten::Text { text, skipped })
+    }
+
+    /// Applies the request to `path`, writing only when something changes.
+    fn edit(&self, path: &Path, notes: bool) -> anyhow::Result<Outcome> {
+        let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+        Ok(match self.rewrite(&bytes, path, notes)? {
+            Rewritten::Refused(reason) => Outcome::Refused(reason),
+            Rewritten::Text { text, skipped } => {
+                if let Some(text) = &text {
+                    write_atomically(path, text.as_bytes())?;
+                }
+                Outcome::Done {
+                    changed: text.is_some(),
+                    skipped,
+                }
+            }
+        })
     }
 
     /// The whole command: find the file, edit it, maybe commit.
@@ -236,15 +310,28 @@ impl Request {
         message: Option<&str>,
     ) -> anyhow::Result<u8> {
         let path = find_kustomization(file.unwrap_or(Path::new(".")))?;
-        // Resolve the repository before writing: a commit that can't happen
-        // must not leave an uncommitted edit behind.
+        // Everything a commit needs is checked before writing: a commit that
+        // can't happen must not leave an uncommitted edit behind.
         let repo = commit.then(|| repo_path(&path)).transpose()?;
-        if repo.is_some()
-            && let Some(bad) = raw_args.iter().find(|a| a.contains(char::is_whitespace))
-        {
-            bail!("argument {bad:?} contains whitespace, which a commit trailer can't record");
+        if let Some((root, _)) = &repo {
+            if let Some(bad) = raw_args.iter().find(|a| a.contains(char::is_whitespace)) {
+                bail!("argument {bad:?} contains whitespace, which a commit trailer can't record");
+            }
+            let git = Git::in_dir(root);
+            if let Some(op) = git.operation_in_progress()? {
+                bail!(
+                    "a {op} is in progress in {}; finish or abort it, then run this command again",
+                    root.display()
+                );
+            }
+            if let Some(who) = git.missing_identity() {
+                bail!(
+                    "git has no {who} identity to commit with; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL), then run this command again. {} is untouched",
+                    path.display()
+                );
+            }
         }
-        match self.edit(&path)? {
+        let (changed, skipped) = match self.edit(&path, true)? {
             Outcome::Refused(reason) => {
                 eprintln!(
                     "kustomerge: refused: {reason}; {} left untouched",
@@ -252,49 +339,110 @@ impl Request {
                 );
                 return Ok(exit::REFUSED);
             }
-            Outcome::Unchanged => {
-                eprintln!(
-                    "kustomerge: {}: already set, nothing to do{}",
-                    path.display(),
-                    if commit { " (no commit)" } else { "" }
-                );
-                return Ok(exit::SUCCESS);
+            Outcome::Done { changed, skipped } => {
+                for (_, why) in &skipped {
+                    eprintln!(
+                        "kustomerge: skipped: {why} in {} (--no-downgrade); left as it is",
+                        path.display()
+                    );
+                }
+                (changed, skipped)
             }
-            Outcome::Changed => eprintln!("kustomerge: updated {}", path.display()),
+        };
+        if changed {
+            eprintln!("kustomerge: updated {}", path.display());
         }
-        if let Some((root, rel)) = repo {
-            self.commit(&root, &rel, raw_args, message)?;
+        let Some((root, rel)) = repo else {
+            if !changed && skipped.is_empty() {
+                eprintln!("kustomerge: {}: already set, nothing to do", path.display());
+            }
+            return Ok(exit::SUCCESS);
+        };
+        let args: Vec<&String> = raw_args
+            .iter()
+            .filter(|a| {
+                !skipped
+                    .iter()
+                    .any(|(n, _)| self.name(a).as_ref() == Some(n))
+            })
+            .collect();
+        if !changed && !self.left_uncommitted(&root, &rel, &path)? {
+            eprintln!(
+                "kustomerge: {}: already set, nothing to commit",
+                path.display()
+            );
+            return Ok(exit::SUCCESS);
         }
+        self.commit(&root, &rel, &args, message)?;
         Ok(exit::SUCCESS)
+    }
+
+    /// Whether the work tree holds this very edit, uncommitted: what an
+    /// earlier run leaves when its commit failed (a hook, a lock). Then the
+    /// re-run commits it. Other uncommitted changes in the file are an error
+    /// with the way out, not something to commit under our trailer.
+    fn left_uncommitted(&self, root: &Path, rel: &str, path: &Path) -> anyhow::Result<bool> {
+        let worktree =
+            fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+        let Some(head) = Git::in_dir(root).blob_at("HEAD", rel)? else {
+            bail!(
+                "{rel} is not committed yet; commit it first (`git add -- {rel} && git commit`), then run this command again"
+            );
+        };
+        if head == worktree {
+            return Ok(false);
+        }
+        let redone = match self.rewrite(&head, path, false)? {
+            Rewritten::Text { text, .. } => text.map(String::into_bytes),
+            Rewritten::Refused(_) => None,
+        };
+        if redone.as_deref() == Some(&worktree[..]) {
+            eprintln!(
+                "kustomerge: {rel} holds this edit uncommitted (an earlier run's commit failed?); committing it"
+            );
+            return Ok(true);
+        }
+        bail!(
+            "{rel} already holds these values but has other uncommitted changes too (see `git diff HEAD -- {rel}`); commit or discard them, then run this command again"
+        )
+    }
+
+    /// The entry name an argument sets, if it parses.
+    fn name(&self, arg: &str) -> Option<String> {
+        match self {
+            Self::Images { .. } => image_arg::parse_image(arg).ok().map(|i| i.name),
+            Self::Replicas(_) => image_arg::parse_replica(arg).ok().map(|r| r.name),
+        }
     }
 
     fn commit(
         &self,
         root: &Path,
         rel: &str,
-        raw_args: &[String],
+        raw_args: &[&String],
         message: Option<&str>,
     ) -> anyhow::Result<()> {
         let verb = match self {
             Self::Images { .. } => "set image",
             Self::Replicas(_) => "set replicas",
         };
+        let joined: Vec<&str> = raw_args.iter().map(|a| a.as_str()).collect();
         let subject = message.map_or_else(
-            || format!("kustomerge: {verb} {} in {rel}", raw_args.join(" ")),
+            || format!("kustomerge: {verb} {} in {rel}", joined.join(" ")),
             str::to_owned,
         );
         // `reapply` replays trailers one by one. In one invocation a later
         // argument for the same name replaces an earlier one (and its `*`
         // reads the file, not the earlier argument), so only the last
         // argument per name is recorded.
-        let name = |arg: &str| match self {
-            Self::Images { .. } => image_arg::parse_image(arg).ok().map(|i| i.name),
-            Self::Replicas(_) => image_arg::parse_replica(arg).ok().map(|r| r.name),
-        };
         let trailers: Vec<String> = raw_args
             .iter()
             .enumerate()
-            .filter(|(i, a)| !raw_args[i + 1..].iter().any(|b| name(b) == name(a)))
+            .filter(|(i, a)| {
+                !raw_args[i + 1..]
+                    .iter()
+                    .any(|b| self.name(b) == self.name(a))
+            })
             .map(|(_, a)| format!("{}: {rel} {a}", self.trailer()))
             .collect();
         let message = format!("{}\n\n{}\n", subject.trim_end(), trailers.join("\n"));
@@ -302,9 +450,30 @@ impl Request {
         git.run(["add", "--", rel])?;
         // `-- <path>` commits only this file, whatever else is staged.
         git.run(["commit", "-q", "-m", &message, "--", rel])
-            .context("the file was updated but the commit failed")?;
+            .with_context(|| {
+                format!(
+                    "{rel} was updated and staged, but the commit failed; fix the cause, then run the same command again to commit it: {}",
+                    this_command()
+                )
+            })?;
         Ok(())
     }
+}
+
+/// The command line this process was started with, quoted for `sh`: the
+/// exact command a recovery message tells the user to run again.
+fn this_command() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                "kustomerge".to_owned()
+            } else {
+                crate::driver::shell_quote(&a)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Finds the kustomization file the way kustomize does: `target` itself if

@@ -9,6 +9,9 @@ use crate::kustomization::image_arg;
 
 /// Runs `set-replicas`.
 pub fn run(args: &SetReplicasArgs) -> anyhow::Result<u8> {
+    for arg in &args.replicas {
+        image_arg::validate_replica(arg)?;
+    }
     let request = Request::Replicas(image_arg::parse_replicas(&args.replicas)?);
     request.run(
         args.file.as_deref(),

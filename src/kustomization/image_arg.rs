@@ -133,6 +133,197 @@ impl ImageArg {
     }
 }
 
+/// The longest tag the OCI distribution spec allows (128 characters).
+const MAX_TAG: usize = 128;
+
+/// The tag rule, as messages quote it.
+const TAG_RULE: &str = "a tag is [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (OCI distribution spec)";
+
+/// Checks what `arg` would write against what kustomize's build and a
+/// registry accept, which kustomize's own `edit set image` does not: it
+/// writes `newTag: "1.0 extra"` or `digest: sha256:short` and only the
+/// deploy fails. An explicitly empty tag (`api=ghcr.io/acme/api:`, from an
+/// unset `$VERSION`) would delete the `newTag` line, and its Flux marker
+/// with it; it is refused unless `allow_empty_tag`.
+pub fn validate_image(arg: &str, allow_empty_tag: bool) -> Result<(), ArgError> {
+    let fail = |what: String| Err(ArgError(format!("`{arg}`: {what}")));
+    let (key, value) = arg.split_once('=').unwrap_or(("", arg));
+    if arg.contains('=') && value.is_empty() {
+        return fail(format!(
+            "the image after `{key}=` is empty (an unset variable?); kustomize would strip the entry to its name"
+        ));
+    }
+    let image = parse_image(arg)?;
+    let (name, _, _) = split_image(value);
+    let rest = &value[name.len()..];
+    let explicit_tag = rest.starts_with(':');
+    if explicit_tag && image.new_tag.is_empty() && !allow_empty_tag {
+        return fail(
+            "the tag after `:` is empty (an unset $VERSION?); kustomize would delete the newTag line. \
+             Pass --allow-empty-tag to remove the tag on purpose"
+                .to_owned(),
+        );
+    }
+    if rest.contains('@') && image.digest.is_empty() {
+        return fail("the digest after `@` is empty (an unset variable?)".to_owned());
+    }
+    for (field, reference) in [("name", &image.name), ("newName", &image.new_name)] {
+        if !reference.is_empty()
+            && reference != KEEP
+            && let Err(why) = check_reference(reference)
+        {
+            return fail(format!(
+                "{field} `{reference}` is not a valid image reference: {why}"
+            ));
+        }
+    }
+    let tag = image.new_tag.as_str();
+    if !tag.is_empty() && tag != KEEP && !valid_tag(tag) {
+        return fail(format!("tag `{tag}` is not valid: {TAG_RULE}"));
+    }
+    let digest = image.digest.as_str();
+    if !digest.is_empty()
+        && digest != KEEP
+        && let Err(why) = check_digest(digest)
+    {
+        return fail(format!("digest `{digest}` is not valid: {why}"));
+    }
+    Ok(())
+}
+
+fn valid_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    tag.len() <= MAX_TAG
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+/// `algorithm:encoded` (OCI image spec, "Digests"), with the registered
+/// algorithms' exact lengths: sha256 is 64 and sha512 128 lowercase hex digits.
+fn check_digest(digest: &str) -> Result<(), String> {
+    let Some((algorithm, encoded)) = digest.split_once(':') else {
+        return Err("a digest is `algorithm:hex`, e.g. sha256:<64 hex digits>".to_owned());
+    };
+    let component = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    if !algorithm.split(['+', '.', '_', '-']).all(component) {
+        return Err(format!(
+            "the algorithm `{algorithm}` is not [a-z0-9]+([+._-][a-z0-9]+)*"
+        ));
+    }
+    let lower_hex = encoded
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let length = match algorithm {
+        "sha256" => Some(64),
+        "sha512" => Some(128),
+        _ => None,
+    };
+    match length {
+        Some(n) if encoded.len() != n || !lower_hex => Err(format!(
+            "a {algorithm} digest is {n} lowercase hex digits, got {} character(s) `{encoded}`",
+            encoded.len()
+        )),
+        None if encoded.is_empty()
+            || !encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b)) =>
+        {
+            Err("the encoded part is [a-zA-Z0-9=_-]+".to_owned())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An image name as the distribution reference grammar has it:
+/// `[domain[:port]/]component(/component)*`, a component being lowercase
+/// alphanumerics joined by `.`, `_`, `__` or dashes.
+fn check_reference(name: &str) -> Result<(), String> {
+    if name.len() > 255 {
+        return Err("it is longer than 255 characters".to_owned());
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // The first part is a registry host when the reference parser would
+    // take it as one (docker's normalisation): it has a dot or a port, is localhost, or has capitals.
+    if parts.len() > 1
+        && (parts[0].contains(['.', ':'])
+            || parts[0] == "localhost"
+            || parts[0].bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        check_domain(parts.remove(0))?;
+    }
+    for part in parts {
+        if !valid_component(part) {
+            return Err(format!(
+                "`{part}` is not a path component: lowercase letters and digits, joined by `.`, `_`, `__` or `-`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_domain(domain: &str) -> Result<(), String> {
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((h, _)) if !h.ends_with(']') && h.contains(':') => (domain, None),
+        Some((h, p)) => (h, Some(p)),
+        None => (domain, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("the port `{port}` of `{domain}` is not a number"));
+    }
+    // An IPv6 address in brackets.
+    if let Some(ip) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return if !ip.is_empty() && ip.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+            Ok(())
+        } else {
+            Err(format!("`{host}` is not an IPv6 address"))
+        };
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if host.split('.').all(label) {
+        Ok(())
+    } else {
+        Err(format!("the registry host `{host}` is not a host name"))
+    }
+}
+
+fn valid_component(part: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = part.as_bytes();
+    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    // Between alphanumeric runs: one `.`, one or two `_`, or any dashes.
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let sep = &part[start..i];
+        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|b| b == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
 /// One `set replicas` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicaArg {
@@ -159,6 +350,22 @@ pub fn parse_replica(arg: &str) -> Result<ReplicaArg, ArgError> {
         name: name.to_owned(),
         count: count.parse().map_err(|_| invalid())?,
     })
+}
+
+/// Checks a replica argument against what kustomize's build accepts: a
+/// count below zero parses (Go's `ParseInt`) but no Deployment takes it.
+pub fn validate_replica(arg: &str) -> Result<(), ArgError> {
+    let replica = parse_replica(arg)?;
+    if replica.name.is_empty() {
+        return Err(ArgError(format!("`{arg}`: the name before `=` is empty")));
+    }
+    if replica.count < 0 {
+        return Err(ArgError(format!(
+            "`{arg}`: replica count {} is negative; a count is a non-negative integer",
+            replica.count
+        )));
+    }
+    Ok(())
 }
 
 /// Parses every argument; a later one for the same name wins.

@@ -981,6 +981,18 @@ mod tests {
         );
     }
 
+    // The CLI now refuses a quote in a tag (it is no valid tag), so this
+    // moved here from fixtures/set-image: the setter's quoting still has to
+    // be right for whatever reaches it.
+    #[test]
+    fn a_single_quote_in_a_value_switches_to_double_quotes() {
+        let src = "images:\n- name: 'api'\n  newName: 'reg/api'\n  newTag: 'v1'\n";
+        assert_eq!(
+            set(src, &["api=*:it's-v2"]),
+            src.replace("'v1'", "\"it's-v2\"")
+        );
+    }
+
     #[test]
     fn whole_entry_replacement_drops_fields_and_keeps_star() {
         let src = "images:\n- name: app\n  newName: reg/app\n  newTag: v1\n  tagSuffix: -alpine\n- name: b\n  newTag: v1\n";

@@ -1,4 +1,5 @@
-//! Why a push failed: lost a race (retry) or refused for good (stop).
+//! Why a push failed: lost a race or hit a transient fault (retry), or
+//! refused for good (stop).
 //!
 //! git reports both through the same exit status, so the only signal is the
 //! text, and every host words it differently (see
@@ -25,6 +26,9 @@ pub enum Verdict {
     /// The server (or a hook, or the credentials) refuses this push; retrying
     /// can't help.
     Refused(&'static str),
+    /// The network or the server failed on the way (a reset connection, a
+    /// timeout, an HTTP 5xx): the same push may well go through next time.
+    Transient(&'static str),
     /// Nothing recognised.
     Unknown,
 }
@@ -51,10 +55,8 @@ const REFUSED: &[(&str, &str)] = &[
         "authentication failed",
     ),
     ("the requested url returned error: 403", "access denied"),
-    (
-        "could not read from remote repository",
-        "remote unreachable or access denied",
-    ),
+    // GitHub over SSH: "ERROR: Permission to org/repo.git denied to ...".
+    ("denied to ", "access denied"),
     ("repository not found", "repository not found"),
     ("shallow update not allowed", "shallow update not allowed"),
 ];
@@ -76,6 +78,33 @@ const RACE: &[(&str, &str)] = &[
     ("non-fast-forward", "non-fast-forward"),
 ];
 
+/// Phrases of a failure on the way rather than a decision: retried within
+/// the budget. Checked after [`REFUSED`], so "Could not read from remote
+/// repository" after an authentication failure is still a refusal; alone
+/// (ssh could not connect, the server went away) it is transient.
+const TRANSIENT: &[(&str, &str)] = &[
+    ("connection reset", "connection reset"),
+    ("connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("the requested url returned error: 5", "HTTP 5xx"),
+    ("rpc failed", "RPC failed"),
+    ("early eof", "early EOF"),
+    ("the remote end hung up", "the remote hung up"),
+    ("unexpected disconnect", "the remote hung up"),
+    ("could not resolve host", "could not resolve host"),
+    (
+        "temporary failure in name resolution",
+        "could not resolve host",
+    ),
+    ("gnutls", "TLS error"),
+    ("ssl_error", "TLS error"),
+    ("broken pipe", "broken pipe"),
+    (
+        "could not read from remote repository",
+        "could not reach the remote",
+    ),
+];
+
 /// Classifies the combined stdout and stderr of a failed `git push`.
 pub fn classify(text: &str) -> Verdict {
     let lower = text.to_ascii_lowercase();
@@ -89,6 +118,8 @@ pub fn classify(text: &str) -> Verdict {
         Verdict::Refused(reason)
     } else if let Some(reason) = find(RACE) {
         Verdict::LostRace(reason)
+    } else if let Some(reason) = find(TRANSIENT) {
+        Verdict::Transient(reason)
     } else {
         Verdict::Unknown
     }
@@ -113,7 +144,9 @@ pub enum Decision {
 pub fn decide(verdict: Verdict, moved: Option<bool>) -> Decision {
     match (verdict, moved) {
         (Verdict::Refused(_), _) => Decision::Reject,
-        (Verdict::LostRace(_), _) | (Verdict::Unknown, Some(true)) => Decision::Retry,
+        (Verdict::LostRace(_) | Verdict::Transient(_), _) | (Verdict::Unknown, Some(true)) => {
+            Decision::Retry
+        }
         (Verdict::Unknown, _) => Decision::Reject,
     }
 }
@@ -268,7 +301,8 @@ error: failed to push some refs to 'https://gitlab.com/zitzhen/CoCo-Community.gi
             (LOCAL_HOOK, "hook declined"),
             (HTTPS_AUTH, "authentication failed"),
             (HTTPS_403, "access denied"),
-            (SSH_DEPLOY_KEY, "remote unreachable or access denied"),
+            (SSH_DEPLOY_KEY, "access denied"),
+            (SSH_NO_KEY, "permission denied"),
             (GITLAB_HTTP_BASIC, "authentication failed"),
             (GITLAB_NOT_MEMBER, "push not allowed"),
             (SHALLOW, "shallow update not allowed"),
@@ -280,12 +314,65 @@ error: failed to push some refs to 'https://gitlab.com/zitzhen/CoCo-Community.gi
         assert_eq!(classify(&mixed), Verdict::Refused("hook declined"));
     }
 
+    // Captured from git 2.47 through an `ext::` remote whose ssh stand-in
+    // reset the connection (the integration tests use the same).
+    const SSH_RESET: &str = "ssh: connect to host git.example.com port 22: Connection reset by peer
+fatal: Could not read from remote repository.
+
+Please make sure you have the correct access rights
+and the repository exists.";
+
+    const SSH_NO_KEY: &str = "git@github.com: Permission denied (publickey).
+fatal: Could not read from remote repository.
+
+Please make sure you have the correct access rights
+and the repository exists.";
+
+    #[test]
+    fn transient_faults_are_recognised_and_lose_to_refusals() {
+        for (text, reason) in [
+            (SSH_RESET, "connection reset"),
+            (
+                "error: RPC failed; HTTP 500 curl 22 The requested URL returned error: 500",
+                "HTTP 5xx",
+            ),
+            (
+                "fatal: unable to access 'https://h/r.git/': The requested URL returned error: 502",
+                "HTTP 5xx",
+            ),
+            (
+                "fatal: unable to access 'https://h/r.git/': Failed to connect to h port 443: Connection refused",
+                "connection refused",
+            ),
+            (
+                "fatal: unable to access 'https://h/r.git/': Operation timed out after 300000 milliseconds",
+                "timed out",
+            ),
+            (
+                "error: RPC failed; curl 18 transfer closed\nfatal: early EOF",
+                "RPC failed",
+            ),
+            ("fatal: early EOF", "early EOF"),
+            (
+                "fatal: the remote end hung up unexpectedly",
+                "the remote hung up",
+            ),
+            (
+                "fatal: Could not read from remote repository.",
+                "could not reach the remote",
+            ),
+        ] {
+            assert_eq!(classify(text), Verdict::Transient(reason), "{text}");
+            assert_eq!(decide(classify(text), None), Decision::Retry, "{text}");
+        }
+        // Authentication next to a hang-up is still authentication.
+        let both = format!("{HTTPS_AUTH}\nfatal: the remote end hung up unexpectedly");
+        assert_eq!(classify(&both), Verdict::Refused("authentication failed"));
+    }
+
     #[test]
     fn unknown_texts_stay_unknown() {
-        assert_eq!(
-            classify("error: RPC failed; HTTP 500 curl 22 The requested URL returned error: 500"),
-            Verdict::Unknown
-        );
+        assert_eq!(classify("error: something new"), Verdict::Unknown);
         assert_eq!(classify(""), Verdict::Unknown);
     }
 

@@ -108,25 +108,86 @@ fn describe(git: &Git, sha: String, parents: usize) -> anyhow::Result<Commit> {
             })
         })
         .collect();
-    // Reapplying is only faithful when the commit did nothing else: any other
-    // change would be dropped, so such a commit is rebased instead.
-    let reapplicable = parents == 1 && !edits.is_empty() && {
-        let changed = git.run([
-            "diff-tree",
-            "--no-commit-id",
-            "--name-only",
-            "-r",
-            "--no-renames",
-            &sha,
-        ])?;
-        changed.lines().all(|f| edits.iter().any(|e| e.path() == f))
-    };
+    // Reapplying is only faithful when the recorded edits are the commit's
+    // whole change; anything else it did (a label added to the same file
+    // before `set-image --commit` committed it) would be dropped. So such a
+    // commit is rebased through the driver instead.
+    let reapplicable =
+        parents == 1 && !edits.is_empty() && edits_are_the_whole_change(git, &sha, &edits)?;
     Ok(Commit {
         subject: subject.to_owned(),
         merge: parents > 1,
         edits: reapplicable.then_some(edits),
         sha,
     })
+}
+
+/// Whether redoing `edits` on the parent of `sha` gives exactly the tree of
+/// `sha`: the same files changed, each with the same mode and, byte for
+/// byte, the same content. Anything less and reapplying would lose part of
+/// the commit (issue 12: a label added in the same file vanished).
+fn edits_are_the_whole_change(git: &Git, sha: &str, edits: &[Edit]) -> anyhow::Result<bool> {
+    // `-z` keeps paths raw: `:<mode> <mode> <blob> <blob> <status>\0<path>\0`.
+    let out = git.output([
+        "diff-tree",
+        "--no-commit-id",
+        "-r",
+        "--no-renames",
+        "-z",
+        sha,
+    ])?;
+    if !out.status.success() {
+        bail!(
+            "git diff-tree {sha} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let mut fields = raw.split('\0');
+    let mut changed: Vec<(String, String, String)> = Vec::new();
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let meta: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+        let [old_mode, new_mode, old_blob, new_blob, status] = meta[..] else {
+            return Ok(false);
+        };
+        // Only a modified file can be the result of an edit: not one added,
+        // deleted or changed in mode.
+        if status != "M" || old_mode != new_mode || !edits.iter().any(|e| e.path() == path) {
+            return Ok(false);
+        }
+        changed.push((path.to_owned(), old_blob.to_owned(), new_blob.to_owned()));
+    }
+    // An edit whose file the commit did not change would be redone on the
+    // tip all the same.
+    if !edits
+        .iter()
+        .all(|e| changed.iter().any(|(p, ..)| p == e.path()))
+    {
+        return Ok(false);
+    }
+    let scratch = super::Scratch::new("reapply-check")?;
+    for (path, old_blob, _) in &changed {
+        let file = scratch.path().join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("could not create {}", dir.display()))?;
+        }
+        std::fs::write(&file, git.blob(old_blob)?)
+            .with_context(|| format!("could not write {}", file.display()))?;
+    }
+    for edit in edits {
+        if reapply(scratch.path(), &edit.key, &edit.value, false, false).is_err() {
+            return Ok(false);
+        }
+    }
+    for (path, _, new_blob) in &changed {
+        let redone = std::fs::read(scratch.path().join(path))
+            .with_context(|| format!("could not read back {path}"))?;
+        if redone != git.blob(new_blob)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// A reapplied (or skipped) recorded edit, for the report.
@@ -138,6 +199,9 @@ pub struct Applied {
     pub trailer: String,
     /// `changed`, `already-set` or `skipped-newer`.
     pub result: &'static str,
+    /// For `skipped-newer`: `` `api` 1.5.0 is older than 2.0.0 ``.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A commit carried over by rebasing, for the report.
@@ -147,6 +211,8 @@ pub struct Rebased {
     pub commit: String,
     /// Its subject line.
     pub subject: String,
+    /// The rebase left it out: its change is already on the tip.
+    pub dropped: bool,
 }
 
 /// A file left conflicted, with the keys the conflict markers surround.
@@ -220,10 +286,11 @@ pub fn integrate(
                 }
             } else {
                 let last = &group[group.len() - 1];
+                let onto = git.run(["rev-parse", "HEAD"])?;
                 if let Err(conflict) = rebase(git, &format!("{}^", first.sha), &last.sha)? {
                     return Ok(Err(conflict));
                 }
-                done.rebased.extend(group.iter().map(rebased));
+                done.rebased.extend(carried_over(git, &onto, group)?);
             }
         }
     }
@@ -235,7 +302,36 @@ fn rebased(c: &Commit) -> Rebased {
     Rebased {
         commit: c.sha.clone(),
         subject: c.subject.clone(),
+        dropped: false,
     }
+}
+
+/// `group` as rebased onto `onto`, each marked `dropped` when the rebase
+/// left it out because its change was already on the tip. git says so only
+/// in its (quieted) progress text, so the new commits are matched to the
+/// old ones in order by what a rebase keeps: author, author date, message.
+fn carried_over(git: &Git, onto: &str, group: &[Commit]) -> anyhow::Result<Vec<Rebased>> {
+    const SIGNATURE: &str = "--format=%an%x1f%ae%x1f%ad%x1f%B%x1e";
+    let new = git.run(["log", "--reverse", SIGNATURE, &format!("{onto}..HEAD")])?;
+    let mut new = new
+        .split('\x1e')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .peekable();
+    let mut out = Vec::with_capacity(group.len());
+    for commit in group {
+        let old = git.run(["show", "-s", SIGNATURE, &commit.sha])?;
+        let old = old.trim().trim_end_matches('\x1e').trim();
+        let kept = new.peek() == Some(&old);
+        if kept {
+            new.next();
+        }
+        out.push(Rebased {
+            dropped: !kept,
+            ..rebased(commit)
+        });
+    }
+    Ok(out)
 }
 
 /// Redoes one commit's recorded edits on HEAD and commits them with the
@@ -249,7 +345,7 @@ fn redo(
 ) -> anyhow::Result<Result<(), Conflict>> {
     let mut changed = false;
     for edit in commit.edits.iter().flatten() {
-        let outcome = match reapply(root, &edit.key, &edit.value, no_downgrade) {
+        let outcome = match reapply(root, &edit.key, &edit.value, no_downgrade, true) {
             Ok(outcome) => outcome,
             // The file or entry is gone or unreadable on the new tip: a real
             // conflict between our edit and someone else's change.
@@ -264,17 +360,19 @@ fn redo(
                 }));
             }
         };
+        let (result, reason) = match &outcome {
+            Reapplied::Changed => ("changed", None),
+            Reapplied::AlreadySet => ("already-set", None),
+            Reapplied::SkippedNewer(why) => ("skipped-newer", Some(why.clone())),
+        };
         let applied = Applied {
             commit: commit.sha.clone(),
             trailer: edit.to_string(),
-            result: match outcome {
-                Reapplied::Changed => "changed",
-                Reapplied::AlreadySet => "already-set",
-                Reapplied::SkippedNewer => "skipped-newer",
-            },
+            result,
+            reason,
         };
         changed |= outcome == Reapplied::Changed;
-        if outcome == Reapplied::SkippedNewer {
+        if applied.reason.is_some() {
             done.skipped.push(applied);
         } else {
             done.reapplied.push(applied);

@@ -11,7 +11,9 @@
 //! 2. reapply our recorded edits, rebase other commits with the merge driver
 //!    active ([`integrate`]);
 //! 3. push, and on failure decide from the text and a fresh read of the
-//!    remote ref whether we lost a race ([`classify`]);
+//!    remote ref whether we lost a race, hit a transient network or server
+//!    fault (both retried), or were refused ([`classify`]); a fetch that
+//!    fails transiently is retried the same way;
 //! 4. back off with full jitter ([`backoff`]) and go back to 1.
 //!
 //! **Driver activation.** `push` needs no config in the clone: every git call
@@ -154,7 +156,8 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         };
         if let Some(out_of) = out_of {
             let msg = format!(
-                "lost the race {attempts} times (last: {}) and ran out of {out_of}",
+                "made {attempts} attempt(s) (the last {}: {}) and ran out of {out_of}",
+                lost.what(),
                 lost.reason
             );
             eprintln!(
@@ -165,8 +168,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             return Ok(end.report(attempts, started));
         }
         eprintln!(
-            "kustomerge push: attempt {attempts}/{} lost the race ({}); retrying in {:.2} s",
+            "kustomerge push: attempt {attempts}/{} {} ({}); retrying in {:.2} s",
             opts.max_attempts,
+            lost.what(),
             lost.reason,
             wait.as_secs_f64()
         );
@@ -220,14 +224,26 @@ impl End {
     }
 }
 
-/// A lost race.
+/// A round to try again: a lost race or a transient fault.
 struct Lost {
+    /// A network or server fault rather than another writer.
+    transient: bool,
     /// For the progress line: the rejection and where the branch is now.
     reason: String,
     /// The tip we built on.
     tip: Option<String>,
     /// What the round did with our commits.
     work: Integrated,
+}
+
+impl Lost {
+    fn what(&self) -> &'static str {
+        if self.transient {
+            "hit a transient fault"
+        } else {
+            "lost the race"
+        }
+    }
 }
 
 /// The state the rounds share.
@@ -246,7 +262,18 @@ impl Pusher<'_> {
         let (remote, refspec) = (&self.opts.remote, &self.refspec);
         let tip = match fetch(git, remote, refspec)? {
             Fetched::Tip(tip) => Some(tip),
-            Fetched::Missing => None,
+            Fetched::Missing => bail!(
+                "{remote} has no branch {}; check --branch (push never creates a branch: a typo would deploy nowhere). To create it on purpose: git push {remote} HEAD:{refspec}",
+                repo.branch
+            ),
+            Fetched::Transient(reason) => {
+                return Ok(Round::Lost(Lost {
+                    transient: true,
+                    reason: format!("fetching: {reason}"),
+                    tip: None,
+                    work: Integrated::default(),
+                }));
+            }
             Fetched::Refused(msg) => {
                 eprintln!("kustomerge push: fetching {remote} was refused:\n{msg}");
                 let end = End::new(Status::Rejected, None, Integrated::default());
@@ -290,6 +317,7 @@ impl Pusher<'_> {
                 ..Integrated::default()
             },
         };
+        tell_what_was_left_out(&work, remote, &repo.branch);
         if Some(&work.head) == tip.as_ref() {
             self.restore.finish(&work.head)?;
             let already = work
@@ -297,9 +325,9 @@ impl Pusher<'_> {
                 .iter()
                 .filter(|a| a.result == "already-set")
                 .count();
+            let dropped = work.rebased.iter().filter(|r| r.dropped).count();
             eprintln!(
-                "kustomerge push: nothing left to push ({} edit(s) already on {remote}/{}, {} skipped as older); it stays at {}",
-                already,
+                "kustomerge push: nothing left to push ({already} edit(s) already on {remote}/{}, {} skipped as older, {dropped} commit(s) rebased into nothing); it stays at {}",
                 repo.branch,
                 work.skipped.len(),
                 short(&work.head)
@@ -321,6 +349,14 @@ impl Pusher<'_> {
             return Ok(Round::Over(End::new(Status::Landed, Some(head), work)));
         };
         let verdict = classify::classify(&said);
+        if let Verdict::Transient(reason) = verdict {
+            return Ok(Round::Lost(Lost {
+                transient: true,
+                reason: format!("pushing: {reason}"),
+                tip,
+                work,
+            }));
+        }
         let now = match verdict {
             Verdict::Refused(_) => None,
             _ => remote_tip(git, remote, refspec),
@@ -350,7 +386,12 @@ impl Pusher<'_> {
             ),
             (_, None) => "unrecognised rejection".to_owned(),
         };
-        Ok(Round::Lost(Lost { reason, tip, work }))
+        Ok(Round::Lost(Lost {
+            transient: false,
+            reason,
+            tip,
+            work,
+        }))
     }
 }
 
@@ -376,22 +417,8 @@ impl Repo {
             .run(["rev-parse", "--show-toplevel"])
             .context("kustomerge push must run inside a git work tree")?;
         let git = Git::in_dir(&root).with_env("LC_ALL", "C");
-        let states = [
-            ("rebase-merge", "rebase"),
-            ("rebase-apply", "rebase or am"),
-            ("MERGE_HEAD", "merge"),
-            ("CHERRY_PICK_HEAD", "cherry-pick"),
-            ("REVERT_HEAD", "revert"),
-        ];
-        let mut args = vec!["rev-parse"];
-        for (state, _) in &states {
-            args.extend(["--git-path", state]);
-        }
-        let paths = git.run(args)?;
-        for (path, (_, op)) in paths.lines().zip(states) {
-            if Path::new(&root).join(path).exists() {
-                bail!("a {op} is in progress in {root}; finish or abort it before pushing");
-            }
+        if let Some(op) = git.operation_in_progress()? {
+            bail!("a {op} is in progress in {root}; finish or abort it before pushing");
         }
         let dirty = git.run(["status", "--porcelain", "--untracked-files=no"])?;
         if !dirty.is_empty() {
@@ -399,18 +426,12 @@ impl Repo {
                 "the work tree has uncommitted changes; commit them (e.g. `kustomerge set-image --commit`) or stash them before pushing:\n{dirty}"
             );
         }
-        for who in ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"] {
-            if !git.succeeds(["var", who]) {
-                bail!(
-                    "git has no {} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job",
-                    if who == "GIT_AUTHOR_IDENT" {
-                        "author"
-                    } else {
-                        "committer"
-                    }
-                );
-            }
+        if let Some(who) = git.missing_identity() {
+            bail!(
+                "git has no {who} identity, and reapplying or rebasing commits needs one; set user.name and user.email (or GIT_AUTHOR_NAME/EMAIL and GIT_COMMITTER_NAME/EMAIL) for the whole job"
+            );
         }
+        check_remote(&git, &opts.remote)?;
         let local = git
             .run(["symbolic-ref", "-q", "--short", "HEAD"])
             .ok()
@@ -440,6 +461,28 @@ impl Repo {
             None => format!("HEAD (at {})", short(&self.head)),
         }
     }
+}
+
+/// Refuses a remote that is neither a configured name nor a URL or path:
+/// `--remote orign` is a usage error to fix, not a server's refusal.
+fn check_remote(git: &Git, remote: &str) -> anyhow::Result<()> {
+    let names = git.run(["remote"])?;
+    if names.lines().any(|n| n == remote) {
+        return Ok(());
+    }
+    // What git itself would take as a URL or a path.
+    if remote.contains([':', '/']) || Path::new(remote).exists() {
+        return Ok(());
+    }
+    let known: Vec<&str> = names.lines().collect();
+    bail!(
+        "there is no remote named {remote:?} (this clone has: {}); pass --remote with one of them or a URL",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )
 }
 
 /// Puts the user's branch back unless the push finished: aborts a rebase in
@@ -527,7 +570,10 @@ fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git
 
 enum Fetched {
     Tip(String),
+    /// The remote has no such branch.
     Missing,
+    /// Worth trying again: the reason.
+    Transient(&'static str),
     Refused(String),
 }
 
@@ -556,8 +602,14 @@ fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
     if said.contains("couldn't find remote ref") {
         return Ok(Fetched::Missing);
     }
+    // A misspelt remote name reads as a path that is no repository; the
+    // name was checked up front, so this is a URL or path that is wrong.
+    if said.contains("does not appear to be a git repository") {
+        bail!("{remote} is not a git repository: {}", said.trim());
+    }
     match classify::classify(&said) {
         Verdict::Refused(_) => Ok(Fetched::Refused(classify::server_message(&said))),
+        Verdict::Transient(reason) => Ok(Fetched::Transient(reason)),
         _ => bail!("git fetch {remote} {refspec} failed: {}", said.trim()),
     }
 }
@@ -615,6 +667,25 @@ fn remote_tip(git: &Git, remote: &str, refspec: &str) -> Option<Option<String>> 
             .filter(|(_, r)| *r == refspec)
             .map(|(sha, _)| sha.to_owned())
     }))
+}
+
+/// Says which of our commits or edits will not reach the remote, and why:
+/// a pipeline that "succeeded" without its change must say so in its log.
+fn tell_what_was_left_out(work: &Integrated, remote: &str, branch: &str) {
+    for skip in &work.skipped {
+        eprintln!(
+            "kustomerge push: skipped: {} on {remote}/{branch} (--no-downgrade); {} is not applied",
+            skip.reason.as_deref().unwrap_or("a newer version is there"),
+            skip.trailer
+        );
+    }
+    for gone in work.rebased.iter().filter(|r| r.dropped) {
+        eprintln!(
+            "kustomerge push: {} {} rebased into nothing: its change is already on {remote}/{branch}",
+            short(&gone.commit),
+            gone.subject
+        );
+    }
 }
 
 fn print_conflict(conflict: &Conflict, repo: &Repo, remote: &str, tip: &str) {

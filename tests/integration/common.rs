@@ -287,3 +287,20 @@ pub fn job_plain_git_cannot_rebase(sb: &Sandbox) -> PathBuf {
     sb.git(&repo, &["rebase", "--abort"]);
     repo
 }
+
+/// A hermetic `kustomerge` command in `repo` with no git identity at all, as
+/// in a fresh CI container (`user.useConfigOnly` stops git guessing one).
+pub fn without_identity(sb: &Sandbox, repo: &Path) -> Command {
+    sb.git(repo, &["config", "user.useConfigOnly", "true"]);
+    let mut cmd = sb.kustomerge_cmd(repo);
+    for var in [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}

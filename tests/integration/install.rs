@@ -590,3 +590,47 @@ fn install_sh_works_on_a_clean_clone_with_a_fresh_home() {
         stderr(&out)
     );
 }
+
+/// Issue 12, item 8: install, the user sets their own driver line, install
+/// again (it replaces the user's line), uninstall: the user's line is back.
+#[test]
+fn uninstall_gives_back_a_line_the_user_set_between_installs() {
+    let sb = Sandbox::new();
+    let repo = repo_with_overlay(&sb);
+    kustomerge_ok(&sb, &repo, &["install", "--local"]);
+    let mine = "my-own-driver %O %A %B";
+    sb.git(&repo, &["config", "merge.kustomize.driver", mine]);
+    let said = kustomerge_ok(&sb, &repo, &["install", "--local"]);
+    assert!(said.contains("was my-own-driver"), "{said}");
+    kustomerge_ok(&sb, &repo, &["uninstall", "--local"]);
+    assert_eq!(
+        sb.git(&repo, &["config", "merge.kustomize.driver"]).trim(),
+        mine
+    );
+    // And a plain reinstall (no foreign value in between) still restores
+    // the state before the first install: nothing.
+    let sb = Sandbox::new();
+    let repo = repo_with_overlay(&sb);
+    kustomerge_ok(&sb, &repo, &["install", "--local"]);
+    kustomerge_ok(&sb, &repo, &["install", "--local", "--policy", "newest"]);
+    kustomerge_ok(&sb, &repo, &["uninstall", "--local"]);
+    let out = sb.git_out(&repo, &["config", "merge.kustomize.driver"]);
+    assert!(!out.status.success(), "the driver line is still set");
+}
+
+/// `uninstall --local` does not silently delete a `.gitattributes` that has
+/// been committed since `install` created it: it edits it and says so.
+#[test]
+fn uninstall_says_when_it_edits_a_committed_gitattributes() {
+    let sb = Sandbox::new();
+    let repo = repo_with_overlay(&sb);
+    kustomerge_ok(&sb, &repo, &["install", "--local"]);
+    sb.git(&repo, &["add", ".gitattributes"]);
+    sb.git(&repo, &["commit", "-q", "-m", "use kustomerge"]);
+    let said = kustomerge_ok(&sb, &repo, &["uninstall", "--local"]);
+    assert!(repo.join(".gitattributes").exists(), "deleted: {said}");
+    assert_eq!(fs::read(repo.join(".gitattributes")).unwrap(), b"");
+    assert!(said.contains("has been committed since"), "{said}");
+    assert!(said.contains("commit the change"), "{said}");
+    assert!(said.contains("-- "), "{said}");
+}

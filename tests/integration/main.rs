@@ -15,3 +15,4 @@ mod merge_git;
 mod properties;
 mod push;
 mod set_image;
+mod setter_safety;

@@ -8,7 +8,7 @@ use kustomerge::cli::Layout;
 use kustomerge::push::race::{self, Arena, OVERLAY, Pipeline};
 use serde_json::Value;
 
-use crate::common::{Sandbox, bin, stderr};
+use crate::common::{Sandbox, bin, stderr, without_identity};
 
 /// A bare remote whose `main` holds the demo overlay for three images.
 fn remote(sb: &Sandbox) -> PathBuf {
@@ -324,18 +324,7 @@ fn preconditions_are_checked_before_anything_moves() {
 
     // No identity: a clear error, not a failure halfway through a rebase.
     set_image(&sb, &repo, "registry.example.com/shop/svc-01:1.3.0");
-    sb.git(&repo, &["config", "user.useConfigOnly", "true"]);
-    let mut cmd = sb.kustomerge_cmd(&repo);
-    for var in [
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-        "EMAIL",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.arg("push").output().unwrap();
+    let out = without_identity(&sb, &repo).arg("push").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("identity"), "{}", stderr(&out));
 
@@ -367,5 +356,227 @@ fn demo_races_both_pipelines_and_prints_the_table() {
     assert!(
         table.contains("| lost updates (tag not in final file) |"),
         "{table}"
+    );
+}
+
+/// Issue 12, item 1: `set-image --commit` commits the whole file, so an edit
+/// made beside it (a label, a resources entry, a comment) is part of the
+/// commit. Losing the race must not reduce the commit to its trailer.
+#[test]
+fn an_unrelated_edit_in_the_same_file_survives_a_lost_race() {
+    let svc1 = "svc-01\n    newTag: 1.0.0";
+    for (what, from, to) in [
+        (
+            "label",
+            "namespace: shop-prod\n",
+            "namespace: shop-prod\ncommonLabels:\n  team: web\n",
+        ),
+        (
+            "resource",
+            "  - ingress.yaml\n",
+            "  - ingress.yaml\n  - pdb.yaml\n",
+        ),
+        (
+            "comment",
+            "kind: Kustomization\n",
+            "kind: Kustomization\n# owner: team-web, ask in #deploys\n",
+        ),
+    ] {
+        let sb = Sandbox::new();
+        let bare = remote(&sb);
+        let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+        set_image(&sb, &a, "registry.example.com/shop/svc-02:3.0.0");
+        sb.git(&a, &["push", "-q", "origin", "main"]);
+        // The job's own edit, left in the work tree for `--commit` to take.
+        let text = std::fs::read_to_string(b.join(OVERLAY)).unwrap();
+        std::fs::write(b.join(OVERLAY), text.replacen(from, to, 1)).unwrap();
+        set_image(&sb, &b, "registry.example.com/shop/svc-01:2.4.0");
+
+        let (out, json) = push(&sb, &b, &[]);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        assert_eq!(json["result"], "landed", "{what}");
+        assert_eq!(json["reapplied"].as_array().unwrap().len(), 0, "{what}");
+        assert_eq!(json["rebased"].as_array().unwrap().len(), 1, "{what}");
+        let text = remote_overlay(&sb, &bare);
+        assert!(text.contains(to), "{what} lost:\n{text}");
+        assert!(
+            text.contains("svc-01\n    newTag: 2.4.0"),
+            "{what}:\n{text}"
+        );
+        assert!(
+            text.contains("svc-02\n    newTag: 3.0.0"),
+            "{what}:\n{text}"
+        );
+        assert!(!text.contains(svc1), "{what}:\n{text}");
+        assert_clean(&sb, &b);
+    }
+}
+
+/// The other side of the same rule: a commit that is exactly its recorded
+/// edit is still reapplied, not rebased.
+#[test]
+fn a_commit_that_is_exactly_its_edit_is_reapplied() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let (a, b) = (clone(&sb, &bare, "a"), clone(&sb, &bare, "b"));
+    set_image(&sb, &a, "registry.example.com/shop/svc-02:3.0.0");
+    sb.git(&a, &["push", "-q", "origin", "main"]);
+    set_image(&sb, &b, "registry.example.com/shop/svc-01:2.4.0");
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["reapplied"][0]["result"], "changed");
+    assert_eq!(json["rebased"].as_array().unwrap().len(), 0);
+}
+
+/// Points `repo`'s `origin` at `bare` through an `ext::` remote whose ssh
+/// stand-in resets the connection for the first `failures` runs of
+/// `service` (`git-receive-pack` for push, `git-upload-pack` for fetch),
+/// then serves the real thing. Real git prints what it prints for a reset.
+fn flaky_origin(sb: &Sandbox, repo: &Path, bare: &Path, service: &str, failures: u32) {
+    let script = sb.path().join("flaky.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             n=$(cat \"$3\" 2>/dev/null || echo 0)\n\
+             if [ \"$1\" = {service} ] && [ \"$n\" -lt {failures} ]; then\n\
+             \x20 echo $((n+1)) > \"$3\"\n\
+             \x20 echo 'ssh: connect to host git.example.com port 22: Connection reset by peer' >&2\n\
+             \x20 exit 128\n\
+             fi\n\
+             exec \"$1\" \"$2\"\n"
+        ),
+    )
+    .unwrap();
+    let count = sb.path().join("count");
+    let url = format!(
+        "ext::sh {} %S {} {}",
+        script.display(),
+        bare.display(),
+        count.display()
+    );
+    sb.git(repo, &["config", "protocol.ext.allow", "always"]);
+    sb.git(repo, &["remote", "set-url", "origin", &url]);
+}
+
+#[test]
+fn transient_faults_are_retried_with_the_reason() {
+    for service in ["git-receive-pack", "git-upload-pack"] {
+        let sb = Sandbox::new();
+        let bare = remote(&sb);
+        let b = clone(&sb, &bare, "b");
+        set_image(&sb, &b, "registry.example.com/shop/svc-01:1.2.0");
+        flaky_origin(&sb, &b, &bare, service, 2);
+
+        let (out, json) = push(&sb, &b, &[]);
+        assert_eq!(out.status.code(), Some(0), "{service}: {}", stderr(&out));
+        assert_eq!(json["result"], "landed", "{service}");
+        assert_eq!(json["attempts"], 3, "{service}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("hit a transient fault") && err.contains("connection reset"),
+            "{service}: {err}"
+        );
+        assert!(remote_overlay(&sb, &bare).contains("newTag: 1.2.0"));
+        assert_clean(&sb, &b);
+    }
+}
+
+#[test]
+fn a_fault_that_never_clears_exhausts_the_budget_with_exit_5() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let b = clone(&sb, &bare, "b");
+    set_image(&sb, &b, "registry.example.com/shop/svc-01:1.2.0");
+    let ours = rev(&sb, &b, "HEAD");
+    flaky_origin(&sb, &b, &bare, "git-receive-pack", 1000);
+
+    let (out, json) = push(&sb, &b, &["--max-attempts", "3"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(json["result"], "exhausted");
+    assert_eq!(json["attempts"], 3);
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection reset"),
+        "{json}"
+    );
+    assert_eq!(rev(&sb, &b, "HEAD"), ours);
+    assert_clean(&sb, &b);
+}
+
+#[test]
+fn a_missing_remote_or_branch_is_a_usage_error() {
+    let sb = Sandbox::new();
+    let bare = remote(&sb);
+    let b = clone(&sb, &bare, "b");
+    set_image(&sb, &b, "registry.example.com/shop/svc-01:1.2.0");
+    for (args, message) in [
+        (&["--remote", "orign"][..], "no remote named \"orign\""),
+        (&["--branch", "mian"][..], "has no branch mian"),
+        (
+            &["--remote", "/nonexistent/remote.git"][..],
+            "not a git repository",
+        ),
+    ] {
+        let (out, json) = push(&sb, &b, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(json["result"], "error");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        sb.git(&bare, &["branch", "--list", "mian"]),
+        "",
+        "a branch was created"
+    );
+}
+
+/// Issue 12, items 6 and 7: what does not reach the remote is said in the
+/// text output, not only in `--json`.
+#[test]
+fn the_text_says_what_was_skipped_or_rebased_into_nothing() {
+    let sb = Sandbox::new();
+    let svc = "name: registry.example.com/shop/svc-02\n    newTag:";
+    let (bare, b) = raced(
+        &sb,
+        (&format!("{svc} 1.0.0"), &format!("{svc} 1.1.0"), "1.1.0"),
+        (
+            &format!("{svc} 1.0.0"),
+            &format!("{svc} 1.1.0"),
+            "same 1.1.0",
+        ),
+    );
+    let tip = rev(&sb, &bare, "main");
+    let (out, json) = push(&sb, &b, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["result"], "noop");
+    assert_eq!(json["rebased"][0]["dropped"], true);
+    let err = stderr(&out);
+    assert!(
+        err.contains("same 1.1.0 rebased into nothing: its change is already on origin/main"),
+        "{err}"
+    );
+    assert!(err.contains("1 commit(s) rebased into nothing"), "{err}");
+    assert_eq!(rev(&sb, &bare, "main"), tip);
+
+    // An older build finishing late: skipped, said so, exit 0.
+    let older = clone(&sb, &bare, "older");
+    let newer = clone(&sb, &bare, "newer");
+    set_image(&sb, &newer, "registry.example.com/shop/svc-00:2.0.0");
+    sb.git(&newer, &["push", "-q", "origin", "main"]);
+    set_image(&sb, &older, "registry.example.com/shop/svc-00:1.5.0");
+    let (out, json) = push(&sb, &older, &["--no-downgrade"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        json["skipped"][0]["reason"],
+        "`registry.example.com/shop/svc-00` 1.5.0 is older than 2.0.0"
+    );
+    assert!(
+        stderr(&out).contains(
+            "skipped: `registry.example.com/shop/svc-00` 1.5.0 is older than 2.0.0 on origin/main"
+        ),
+        "{}",
+        stderr(&out)
     );
 }

@@ -439,7 +439,11 @@ fn guards_and_no_ops_leave_the_file_untouched() {
     std::fs::write(&file, "images:\n- name: app\n  newTag: v1.10.0\n").unwrap();
     let before = identity(&file);
     let cases: [(&[&str], i32, &str); 5] = [
-        (&["set-image", "--no-downgrade", "app:v1.9.0"], 3, "newer"),
+        (
+            &["set-image", "--no-downgrade", "app:v1.9.0"],
+            0,
+            "skipped: `app` v1.9.0 is older than v1.10.0",
+        ),
         (
             &["set-image", "--expect", "v1.9.0", "app:v1.11.0"],
             3,
@@ -624,6 +628,7 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "Kustomerge-Set-Image",
             &format!("{path} app:1.1.0"),
+            true,
             true
         )
         .unwrap(),
@@ -634,6 +639,7 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "kustomerge-set-image",
             &format!("{path} app:1.1.0"),
+            true,
             true
         )
         .unwrap(),
@@ -644,17 +650,19 @@ fn commit_records_trailers_that_reapply_replays() {
             &repo,
             "Kustomerge-Set-Image",
             &format!("{path} app:1.0.5"),
+            true,
             true
         )
         .unwrap(),
-        Reapplied::SkippedNewer
+        Reapplied::SkippedNewer("`app` 1.0.5 is older than 1.1.0".to_owned())
     );
     assert_eq!(
         reapply(
             &repo,
             "Kustomerge-Set-Replicas",
             &format!("{path} app=3"),
-            false
+            false,
+            true
         )
         .unwrap(),
         Reapplied::Changed
@@ -663,5 +671,5 @@ fn commit_records_trailers_that_reapply_replays() {
         std::fs::read_to_string(&file).unwrap(),
         "images:\n- name: app\n  newTag: 1.1.0\n- name: other\n  newTag: \"5\"\nreplicas:\n- name: app\n  count: 3\n"
     );
-    assert!(reapply(&repo, "Signed-off-by", "x y", false).is_err());
+    assert!(reapply(&repo, "Signed-off-by", "x y", false, true).is_err());
 }
