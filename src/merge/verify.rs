@@ -145,13 +145,17 @@ fn keyed(
     r: Option<&Value>,
     policy: SameImagePolicy,
 ) -> Result<(), String> {
-    let (Some(o), Some(a), Some(b), Some(got)) = (
-        by_name(lists[0]),
-        by_name(lists[1]),
-        by_name(lists[2]),
-        by_name(r),
-    ) else {
+    let (Some(o), Some(a), Some(b)) = (by_name(lists[0]), by_name(lists[1]), by_name(lists[2]))
+    else {
         return whole(&format!("`{}`", schema.key), lists, &r);
+    };
+    // Two entries of one name apply one after the other: a result that
+    // made them out of inputs with none has merged an addition twice.
+    let Some(got) = by_name(r) else {
+        return Err(format!(
+            "`{}` names an image twice (or has an entry without a name) where no input did",
+            schema.key
+        ));
     };
     let names: BTreeSet<&str> = [&o, &a, &b, &got]
         .iter()
@@ -282,6 +286,11 @@ mod tests {
         let gone = O.replace("- name: web\n  newTag: '1'\n", "");
         let bumped = O.replacen("name: web\n  newTag: '1'", "name: web\n  newTag: '2'", 1);
         assert!(check(O, &gone, &bumped, &gone, Conflict).is_err());
+        let added = O.replace("namespace: a", "- name: x\n  newTag: '1'\nnamespace: a");
+        let added_too = O.replace("images:\n", "images:\n- name: x\n  newTag: '2'\n");
+        let both = added.replace("images:\n", "images:\n- name: x\n  newTag: '2'\n");
+        let err = check(O, &added, &added_too, &both, Conflict).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
         let twice = format!("{O}images:\n- name: x\n");
         let err = check(O, O, &a, &twice, Conflict).unwrap_err();
         assert!(err.contains("twice"), "{err}");
