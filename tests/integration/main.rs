@@ -11,6 +11,7 @@ mod install;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
+mod oracle;
 mod properties;
 mod push;
 mod set_image;
