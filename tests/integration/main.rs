@@ -12,6 +12,7 @@ mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
+mod oracle;
 mod properties;
 mod push;
 mod set_image;

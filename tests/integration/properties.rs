@@ -1116,94 +1116,658 @@ fn properties_long_run() {
     }
 }
 
-// ------------------------------------------- untouched lines stay byte-exact
+// --------------------------- real files, disjoint edits: bytes and meaning
+
+// The generated files above are rendered from a model; these two properties
+// take real layouts instead: every corpus file with an `images:` list (and
+// each rewritten as a one-line and a multi-line flow list, since the corpus
+// holds no flow list with entries), and the fixtures' block bases. Each side
+// makes one to three edits from: bump a tag (or add `newTag`), add or change
+// a digest, append an entry, edit a whole-line comment, flip a line's ending
+// (LF <-> CRLF). The sides' edits are disjoint by construction: never the
+// same entry's version, never a line one side's comment or line-ending edit
+// touches; both sides may append (different names), and edits may share a
+// flow list's line. Every edit is a splice of the base's bytes, so "both
+// edits applied" is the base with both sides' splices.
+
+use kustomerge::kustomization::Style;
+use kustomerge::kustomization::edit::{scalar_token, splice};
+use kustomerge::meaning;
+
+/// Cases per corpus property (each merges both ways round): about 5 s each
+/// on two cores in a debug build.
+const CORPUS_CASES: u32 = 300;
+
+/// A base for the corpus properties: where it came from, and its text.
+struct Base {
+    label: String,
+    src: String,
+}
 
 /// Every fixture's base with an `images:` list in block style: real layouts
 /// (comments, quoting, CRLF, mixed line endings) kept in the repository.
-fn block_bases() -> Vec<String> {
-    let mut dirs: Vec<_> = std::fs::read_dir(crate::common::fixtures().join("merge"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    dirs.sort();
-    dirs.iter()
-        .filter_map(|d| std::fs::read_to_string(d.join("base.yaml")).ok())
-        .filter(|src| {
-            kustomerge::kustomization::Document::parse_lists(src).is_ok_and(|doc| {
-                doc.list("images").is_some_and(|l| {
-                    matches!(l.style, kustomerge::kustomization::Style::Block { .. })
-                        && l.entries.len() >= 2
-                })
+fn block_bases() -> Vec<Base> {
+    crate::common::data_files(&crate::common::fixtures().join("merge"))
+        .iter()
+        .filter_map(|d| {
+            let src = std::fs::read_to_string(d.join("base.yaml")).ok()?;
+            let ok = Document::parse_lists(&src).is_ok_and(|doc| {
+                doc.list("images")
+                    .is_some_and(|l| matches!(l.style, Style::Block { .. }) && l.entries.len() >= 2)
+            });
+            ok.then(|| Base {
+                label: d.display().to_string(),
+                src,
             })
         })
         .collect()
 }
 
-/// One side's edit of `src`: `tag` as entry `entry`'s `newTag` (where it is
-/// written plain), and the line ending of line `flip` flipped.
-fn edit(src: &str, entry: usize, tag: &str, flip: Option<usize>) -> String {
-    let doc = kustomerge::kustomization::Document::parse_lists(src).unwrap();
-    let list = doc.list("images").unwrap();
-    let e = &list.entries[entry % list.entries.len()];
-    let mut out = match e.field(src, "newTag") {
-        Some(f) if f.plain() => {
-            kustomerge::kustomization::edit::splice(src, vec![(f.value_span(), tag.to_owned())])
-        }
-        _ => src.to_owned(),
+/// Whether `src` has an `images:` list to edit: kustomize reads the file,
+/// kustomerge models it, and every entry has a name of its own.
+fn editable(src: &str) -> bool {
+    if meaning::read(src.as_bytes()).is_err() {
+        return false;
+    }
+    let Ok(doc) = Document::parse_lists(src) else {
+        return false;
     };
-    if let Some(n) = flip {
-        let mut lines: Vec<String> = out.split_inclusive('\n').map(str::to_owned).collect();
-        let n = n % lines.len();
-        let l = &mut lines[n];
-        if let Some(body) = l.strip_suffix("\r\n") {
-            *l = format!("{body}\n");
-        } else if let Some(body) = l.strip_suffix('\n') {
-            *l = format!("{body}\r\n");
+    let Some(list) = doc.list("images") else {
+        return false;
+    };
+    let names: Vec<_> = list.entries.iter().map(|e| e.name(src)).collect();
+    !names.is_empty()
+        && names.iter().all(Option::is_some)
+        && (1..names.len()).all(|i| !names[..i].contains(&names[i]))
+}
+
+/// `src` with its block `images:` list rewritten as a flow list (comments
+/// inside the list dropped), when that reads as the same kustomization.
+fn as_flow(src: &str, multiline: bool) -> Option<String> {
+    let doc = Document::parse_lists(src).ok()?;
+    let list = doc.list("images")?;
+    if !matches!(list.style, Style::Block { .. }) {
+        return None;
+    }
+    let eol = doc.eol.as_str();
+    let mut entries = Vec::new();
+    for e in &list.entries {
+        let mut fields = Vec::new();
+        for f in e.fields.iter() {
+            let v = &src[f.value_span()];
+            if f.plain() && v.contains([',', '[', ']', '{', '}']) {
+                return None;
+            }
+            fields.push(format!("{}: {v}", &src[f.key_span()]));
         }
-        out = lines.concat();
+        entries.push(format!("{{{}}}", fields.join(", ")));
+    }
+    let key = src[list.header.clone()].split(':').next()?;
+    let body = if multiline {
+        let sep = format!(",{eol}  ");
+        format!("{key}: [{eol}  {}{eol}]", entries.join(&sep))
+    } else {
+        format!("{key}: [{}]", entries.join(", "))
+    };
+    let out = splice(src, vec![(list.region.clone(), body)]);
+    let same = meaning::read(src.as_bytes()).ok()? == meaning::read(out.as_bytes()).ok()?;
+    let flow = Document::parse_lists(&out).is_ok_and(|d| {
+        d.list("images")
+            .is_some_and(|l| l.style == Style::Flow && l.entries.len() == list.entries.len())
+    });
+    (same && flow && editable(&out)).then_some(out)
+}
+
+/// The bases: corpus files (block lists, and each as two flow lists) and
+/// the fixtures' block bases. Fails when the data is missing.
+fn edit_bases() -> Vec<Base> {
+    let mut bases = Vec::new();
+    let files = crate::common::data_files(&crate::common::corpus().join("kustomize/files"));
+    let mut flow = 0;
+    for file in &files {
+        let Ok(src) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        if !editable(&src) {
+            continue;
+        }
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        for (multiline, how) in [(false, "one-line flow"), (true, "multi-line flow")] {
+            if let Some(f) = as_flow(&src, multiline) {
+                flow += 1;
+                bases.push(Base {
+                    label: format!("{name} as a {how} list"),
+                    src: f,
+                });
+            }
+        }
+        bases.push(Base { label: name, src });
+    }
+    let corpus = bases.len() - flow;
+    assert!(
+        corpus >= 200,
+        "only {corpus} corpus files with images to edit"
+    );
+    assert!(flow >= 300, "only {flow} flow variants");
+    let fixtures = block_bases();
+    assert!(fixtures.len() >= 10, "fixtures went missing");
+    bases.extend(fixtures);
+    bases
+}
+
+/// What one side edits; the sides never share a target but `Append`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// An entry's version (`newTag`/`digest`).
+    Version(usize),
+    Append,
+    /// A line a comment or line-ending edit rewrites.
+    Line(usize),
+}
+
+#[derive(Debug, Clone)]
+struct Edit {
+    target: Target,
+    what: String,
+    splices: Vec<(std::ops::Range<usize>, String)>,
+}
+
+/// Each line's byte range, its line break included.
+fn line_ranges(src: &str) -> Vec<std::ops::Range<usize>> {
+    let mut at = 0;
+    src.split_inclusive('\n')
+        .map(|l| {
+            at += l.len();
+            at - l.len()..at
+        })
+        .collect()
+}
+
+/// The lines whose bytes `edit` changes: those a replacement overlaps, and
+/// the one an insertion lands inside (an insertion at a line's start changes
+/// none, one at the end of a last line without a break changes that line).
+fn touched(src: &str, lines: &[std::ops::Range<usize>], edit: &Edit) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (r, _) in &edit.splices {
+        for (n, l) in lines.iter().enumerate() {
+            let hit = if r.is_empty() {
+                let open = !src[l.clone()].ends_with('\n');
+                (l.start < r.start && r.start < l.end) || (r.start == l.end && open)
+            } else {
+                r.start < l.end && l.start < r.end
+            };
+            if hit {
+                out.push(n);
+            }
+        }
     }
     out
 }
 
-/// A line no side changed comes out byte for byte, its ending included: the
-/// edits here (a tag bump, a flipped line ending) keep every side's line
-/// count, so lines compare by number.
-#[test]
-fn lines_no_side_changed_come_out_byte_identical() {
-    let bases = block_bases();
-    assert!(bases.len() >= 10, "fixtures went missing");
-    let strategy = (
-        0..bases.len(),
-        (0usize..8, proptest::option::of(0usize..40)),
-        (0usize..8, proptest::option::of(0usize..40)),
-    );
+/// A new field `key: value` after the entry's last field, in the entry's
+/// style.
+fn add_field(
+    src: &str,
+    list: &kustomerge::kustomization::KeyedList<'_>,
+    i: usize,
+    key: &str,
+    value: &str,
+) -> Option<Vec<(std::ops::Range<usize>, String)>> {
+    let e = &list.entries[i];
+    let last = e.fields.iter().max_by_key(|f| f.value_span().end)?;
+    let end = last.value_span().end;
+    if list.style == Style::Flow {
+        return Some(vec![(
+            end..end,
+            format!(", {key}: {}", scalar_token(value, None, true)),
+        )]);
+    }
+    let line_start = src[..last.key_span().start]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let pad = " ".repeat(last.key_span().start - line_start);
+    let token = scalar_token(value, None, false);
+    Some(match src[end..].find('\n') {
+        Some(k) => {
+            let eol = if src[..end + k].ends_with('\r') {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            let at = end + k + 1;
+            vec![(at..at, format!("{pad}{key}: {token}{eol}"))]
+        }
+        None => {
+            let eol = Document::parse_lists(src).ok()?.eol.as_str();
+            vec![(src.len()..src.len(), format!("{eol}{pad}{key}: {token}"))]
+        }
+    })
+}
+
+/// Resolves a wish (`kind`, `at`) of side `side` (0: current's edits,
+/// 1: other's) against the base; `k` makes the side's values unique.
+fn resolve(src: &str, kind: u8, at: usize, side: usize, k: usize) -> Option<Edit> {
+    let doc = Document::parse_lists(src).ok()?;
+    let list = doc.list("images")?;
+    let flow = list.style == Style::Flow;
+    let n = list.entries.len();
+    let lines = line_ranges(src);
+    let letter = ["a", "b"][side];
+    Some(match kind {
+        0 | 1 => {
+            let i = at % n;
+            let e = &list.entries[i];
+            let (key, value) = if kind == 0 {
+                ("newTag", format!("{}.{}.{k}", 7 + side, 7 + side))
+            } else {
+                let hex = ["c", "d"][side].repeat(63);
+                ("digest", format!("sha256:{hex}{k}"))
+            };
+            let splices = match e.field(src, key) {
+                Some(f) => vec![(
+                    f.value_span(),
+                    scalar_token(&value, Some(&src[f.value_span()]), flow),
+                )],
+                None => add_field(src, list, i, key, &value)?,
+            };
+            Edit {
+                target: Target::Version(i),
+                what: format!("{key} {value} on entry {i}"),
+                splices,
+            }
+        }
+        2 => {
+            let name = format!("kustomerge-probe-{letter}");
+            let last = list.entries.last()?;
+            let end = last.span.end;
+            let splices = match list.style {
+                Style::Flow => {
+                    // Where entries have lines of their own, so does this one.
+                    let line_start = src[..last.start].rfind('\n').map_or(0, |i| i + 1);
+                    let before = &src[line_start..last.start];
+                    // KNOWN: after a lone entry the merge writes `, ` whatever
+                    // the side wrote (fixtures/merge/flow_single_entry_other_appends_on_its_own_line
+                    // fails); drop `n > 1` once it passes.
+                    let sep = if n > 1 && before.trim().is_empty() && line_start > list.header.start
+                    {
+                        let eol = if src[..line_start].ends_with("\r\n") {
+                            "\r\n"
+                        } else {
+                            "\n"
+                        };
+                        format!(",{eol}{before}")
+                    } else {
+                        ", ".to_owned()
+                    };
+                    vec![(end..end, format!("{sep}{{name: {name}, newTag: 1.2.{k}}}"))]
+                }
+                Style::Block { dash_col, key_col } => {
+                    let dash = format!(
+                        "{}-{}",
+                        " ".repeat(dash_col),
+                        " ".repeat(key_col - dash_col - 1)
+                    );
+                    let pad = " ".repeat(key_col);
+                    if src[end..].starts_with("\r\n") || src[end..].starts_with('\n') {
+                        let eol = if src[end..].starts_with('\r') {
+                            "\r\n"
+                        } else {
+                            "\n"
+                        };
+                        let at = end + eol.len();
+                        vec![(
+                            at..at,
+                            format!("{dash}name: {name}{eol}{pad}newTag: 1.2.{k}{eol}"),
+                        )]
+                    } else {
+                        let eol = doc.eol.as_str();
+                        vec![(
+                            end..end,
+                            format!("{eol}{dash}name: {name}{eol}{pad}newTag: 1.2.{k}"),
+                        )]
+                    }
+                }
+                Style::Empty => return None,
+            };
+            Edit {
+                target: Target::Append,
+                what: format!("append {name}"),
+                splices,
+            }
+        }
+        3 => {
+            let comments: Vec<usize> = (0..lines.len())
+                .filter(|&i| src[lines[i].clone()].trim_start().starts_with('#'))
+                .collect();
+            let l = *comments.get(at % comments.len().max(1))?;
+            let body = src[lines[l].clone()]
+                .trim_end_matches('\n')
+                .trim_end_matches('\r');
+            let p = lines[l].start + body.len();
+            Edit {
+                target: Target::Line(l),
+                what: format!("edit the comment on line {}", l + 1),
+                splices: vec![(p..p, format!(" (edited by {letter})"))],
+            }
+        }
+        _ => {
+            // KNOWN: a flip of the `images:` line alone reads as a whole-list
+            // conversion (fixtures/merge/header_line_ending_flip_is_not_a_list_conversion
+            // fails); drop this exclusion once it passes.
+            // KNOWN, too: the break after an entry's last line moves to a line
+            // the other side adds there (fixtures/merge/
+            // line_ending_of_an_entrys_last_line_stays_on_that_line fails), and
+            // a flow list's separators come from the current side's layout,
+            // so a flipped break inside a flow list lands on other lines.
+            let header = lines.iter().position(|l| l.contains(&list.header.start));
+            let known = |i: usize| {
+                Some(i) == header
+                    || list.entries.iter().any(|e| lines[i].contains(&e.span.end))
+                    || flow && lines[i].start < list.region.end && list.region.start < lines[i].end
+            };
+            let broken: Vec<usize> = (0..lines.len())
+                .filter(|&i| src[lines[i].clone()].ends_with('\n') && !known(i))
+                .collect();
+            let l = *broken.get(at % broken.len().max(1))?;
+            let r = lines[l].clone();
+            let (range, text) = if src[r.clone()].ends_with("\r\n") {
+                (r.end - 2..r.end, "\n")
+            } else {
+                (r.end - 1..r.end, "\r\n")
+            };
+            Edit {
+                target: Target::Line(l),
+                what: format!("flip the line ending of line {}", l + 1),
+                splices: vec![(range, text.to_owned())],
+            }
+        }
+    })
+}
+
+/// Whether two sets of splices can apply together: no overlap, and no two
+/// insertions at one offset (whose order would be a guess).
+fn compatible(x: &Edit, y: &Edit) -> bool {
+    x.splices.iter().all(|(r, _)| {
+        y.splices.iter().all(|(s, _)| {
+            let overlap = r.start < s.end && s.start < r.end;
+            let same_point = r.is_empty() && s.is_empty() && r.start == s.start;
+            let both_appends = x.target == Target::Append && y.target == Target::Append;
+            !overlap && (!same_point || both_appends)
+        })
+    })
+}
+
+/// A case: the base, and each side's edits (resolved, disjoint).
+#[derive(Debug, Clone)]
+struct EditCase {
+    sides: [Vec<Edit>; 2],
+}
+
+/// Resolves the wishes in order, dropping any that would collide with an
+/// edit already taken; `None` when a side ends up with no edit.
+fn edit_case(bases: &[Base], base: usize, wishes: &[Vec<(u8, usize)>; 2]) -> Option<EditCase> {
+    let src = &bases[base].src;
+    let lines = line_ranges(src);
+    let mut sides: [Vec<Edit>; 2] = [Vec::new(), Vec::new()];
+    for (side, wishes) in wishes.iter().enumerate() {
+        for (k, &(kind, at)) in wishes.iter().enumerate() {
+            let Some(e) = resolve(src, kind, at, side, k) else {
+                continue;
+            };
+            let alone = splice(src, e.splices.clone());
+            if meaning::read(alone.as_bytes()).is_err() {
+                continue;
+            }
+            let ok_own = sides[side]
+                .iter()
+                .all(|f| f.target != e.target && compatible(f, &e));
+            let ok_other = sides[1 - side].iter().all(|f| {
+                let lines_apart = !matches!(e.target, Target::Line(_))
+                    && !matches!(f.target, Target::Line(_))
+                    || touched(src, &lines, &e)
+                        .iter()
+                        .all(|l| !touched(src, &lines, f).contains(l));
+                (f.target != e.target || e.target == Target::Append)
+                    && compatible(f, &e)
+                    && lines_apart
+            });
+            if ok_own && ok_other {
+                sides[side].push(e);
+            }
+        }
+    }
+    let [a, b] = &sides;
+    let together = splice_in_order(src, &[a, b]);
+    if a.is_empty() || b.is_empty() || meaning::read(together.as_bytes()).is_err() {
+        return None;
+    }
+    Some(EditCase { sides })
+}
+
+/// The base with the edits of `order`'s sides applied; insertions at one
+/// offset go in `order` (appends after fields added to the last entry).
+fn splice_in_order(src: &str, order: &[&Vec<Edit>]) -> String {
+    let mut all: Vec<(usize, usize, usize, &str)> = Vec::new();
+    for (rank, edits) in order.iter().enumerate() {
+        for e in edits.iter() {
+            let late = usize::from(e.target == Target::Append);
+            for (r, text) in &e.splices {
+                all.push((r.start, r.end, late * 2 + rank, text));
+            }
+        }
+    }
+    all.sort_by_key(|&(s, e, rank, _)| (s, e, rank));
+    let mut out = String::new();
+    let mut at = 0;
+    for (s, e, _, text) in all {
+        assert!(s >= at, "overlapping splices");
+        out.push_str(&src[at..s]);
+        out.push_str(text);
+        at = e;
+    }
+    out.push_str(&src[at..]);
+    out
+}
+
+fn wishes() -> impl Strategy<Value = Vec<(u8, usize)>> {
+    proptest::collection::vec((0u8..5, 0usize..1000), 1..=3)
+}
+
+/// Runs `check` over generated edit cases of the corpus bases, each merged
+/// both ways round; returns how the merges came out.
+fn run_edit_property(
+    cases: u32,
+    check: impl Fn(&Base, &EditCase, [&str; 3], &str, &Outcome) -> Result<(), TestCaseError>,
+) -> [usize; 3] {
+    let bases = edit_bases();
+    let counts = std::cell::Cell::new([0usize; 3]);
     let mut runner = TestRunner::new(Config {
-        cases: 64,
+        cases,
         failure_persistence: None,
+        max_global_rejects: cases * 4,
         ..Config::default()
     });
-    let result = runner.run(&strategy, |(i, (ea, fa), (eb, fb))| {
-        let o = &bases[i];
-        let (a, b) = (edit(o, ea, "7.7.7", fa), edit(o, eb, "8.8.8", fb));
-        let (out, text) = run(o, &a, &b, SameImagePolicy::default())?;
-        if out.conflicts > 0 || out.fallback.is_some() {
-            return Ok(());
-        }
-        let lines = |t: &str| {
-            t.split_inclusive('\n')
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
+    let strategy = (0..bases.len(), wishes(), wishes());
+    let result = runner.run(&strategy, |(i, wa, wb)| {
+        let Some(case) = edit_case(&bases, i, &[wa, wb]) else {
+            return Err(TestCaseError::reject("no disjoint edits on this base"));
         };
-        let (lo, la, lb, lm) = (lines(o), lines(&a), lines(&b), lines(&text));
-        prop_assert_eq!(lm.len(), lo.len(), "line count changed:\n{}", text);
-        for n in 0..lo.len() {
-            if la[n] == lo[n] && lb[n] == lo[n] {
-                prop_assert_eq!(&lm[n], &lo[n], "line {} changed:\n{:?}", n + 1, text);
-            }
+        let o = &bases[i].src;
+        let [ea, eb] = &case.sides;
+        let (a, b) = (splice_in_order(o, &[ea]), splice_in_order(o, &[eb]));
+        // Two appends keep both, the current side's first, unless every
+        // version of the list is sorted by name: then it stays sorted, and
+        // `…-a` (the first side's) sorts first.
+        let sorted = [o, &a, &b].iter().all(|t| {
+            Document::parse_lists(t).is_ok_and(|d| {
+                d.list("images").is_some_and(|l| {
+                    let names: Vec<_> = l.entries.iter().map(|e| e.name(t)).collect();
+                    names.windows(2).all(|w| w[0] <= w[1])
+                })
+            })
+        });
+        let first = [ea, eb];
+        for (cur, oth, order) in [(&a, &b, [ea, eb]), (&b, &a, [eb, ea])] {
+            let want = splice_in_order(o, if sorted { &first[..] } else { &order[..] });
+            let (out, _) = run(o, cur, oth, SameImagePolicy::default())?;
+            let mut c = counts.get();
+            c[if out.conflicts > 0 {
+                2
+            } else if out.fallback.is_some() {
+                1
+            } else {
+                0
+            }] += 1;
+            counts.set(c);
+            check(&bases[i], &case, [o, cur, oth], &want, &out).map_err(|e| {
+                TestCaseError::fail(format!(
+                    "{} with current's edits {:?} and other's {:?}: {e}",
+                    bases[i].label,
+                    order[0].iter().map(|e| &e.what).collect::<Vec<_>>(),
+                    order[1].iter().map(|e| &e.what).collect::<Vec<_>>(),
+                ))
+            })?;
         }
         Ok(())
     });
     if let Err(e) = result {
         panic!("{e}");
     }
+    let c = counts.get();
+    eprintln!(
+        "{} bases; merges: {} clean structured, {} clean through git's line merge, {} conflicts",
+        bases.len(),
+        c[0],
+        c[1],
+        c[2]
+    );
+    c
+}
+
+/// Whether `want` occur in `lines` in order (not necessarily adjacent).
+fn in_order(want: &[&str], lines: &[&str]) -> Result<(), String> {
+    let mut it = lines.iter();
+    for w in want {
+        if !it.any(|l| l == w) {
+            return Err(format!(
+                "the untouched line {w:?} is missing or out of order"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A line no side changed comes out byte for byte, its ending included, in
+/// every clean merge; in a conflict, the lines outside the markers are lines
+/// of the inputs (or of both edits applied), byte for byte, and the
+/// untouched lines all survive in order.
+#[test]
+fn lines_no_side_changed_come_out_byte_identical() {
+    let counts = run_edit_property(CORPUS_CASES, |_, case, [o, cur, oth], want, out| {
+        let text =
+            std::str::from_utf8(&out.bytes).map_err(|_| TestCaseError::fail("non-UTF-8 result"))?;
+        let lines = line_ranges(o);
+        let touched_any: Vec<usize> = case
+            .sides
+            .iter()
+            .flatten()
+            .flat_map(|e| touched(o, &lines, e))
+            .collect();
+        let untouched: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| !touched_any.contains(n))
+            .map(|(_, r)| &o[r.clone()])
+            .collect();
+        let got: Vec<&str> = text.split_inclusive('\n').collect();
+        let is_marker = |l: &str| {
+            ["<<<<<<<", "=======", "|||||||", ">>>>>>>"]
+                .iter()
+                .any(|m| l.starts_with(m))
+        };
+        if out.conflicts == 0 {
+            prop_assert_eq!(
+                got.iter().filter(|l| is_marker(l)).count(),
+                0,
+                "markers in a clean result:\n{}",
+                text
+            );
+            // A flow list's entries share lines, whose separators the
+            // renderer writes in the current side's layout: the count is
+            // held on block lists only.
+            let flow = Document::parse_lists(o)
+                .is_ok_and(|d| d.list("images").is_some_and(|l| l.style == Style::Flow));
+            prop_assert!(
+                flow || got.len() == want.split_inclusive('\n').count(),
+                "a clean result with another line count than both edits applied:\n{}\nwanted:\n{}",
+                text,
+                want
+            );
+            in_order(&untouched, &got).map_err(|e| TestCaseError::fail(format!("{e}:\n{text}")))?;
+        } else {
+            let kept: Vec<&str> = got.iter().copied().filter(|l| !is_marker(l)).collect();
+            in_order(&untouched, &kept)
+                .map_err(|e| TestCaseError::fail(format!("{e}:\n{text}")))?;
+        }
+        // Every line outside the markers is a line of an input, or of both
+        // edits applied (where they share a flow list's line), byte for byte.
+        let known: std::collections::BTreeSet<&str> = [o, cur, oth, want]
+            .iter()
+            .flat_map(|t| t.split_inclusive('\n'))
+            .collect();
+        let mut inside = false;
+        for l in &got {
+            if l.starts_with("<<<<<<<") {
+                inside = true;
+            } else if l.starts_with(">>>>>>>") {
+                inside = false;
+            } else if !inside && !known.contains(l) {
+                return Err(TestCaseError::fail(format!(
+                    "the line {l:?} (outside any markers) is in no input:\n{text:?}\nboth edits applied:\n{want:?}"
+                )));
+            }
+        }
+        Ok(())
+    });
+    assert!(
+        counts[0] > counts[1] + counts[2],
+        "mostly fallbacks or conflicts: {counts:?}"
+    );
+}
+
+/// The differential property: for every clean merge, kustomize reads the
+/// result as the base with both sides' edits spliced in, and as the
+/// three-way rule on the inputs' meanings gives (`oracle`).
+#[test]
+fn clean_merges_mean_both_edits_applied() {
+    let counts = run_edit_property(CORPUS_CASES, |_, _, [o, cur, oth], want, out| {
+        let want_meaning = meaning::read(want.as_bytes())
+            .map_err(|e| TestCaseError::fail(format!("both edits applied don't read: {e}")))?;
+        let inputs = [o, cur, oth].map(|t| meaning::read(t.as_bytes()).expect("edits read"));
+        // The oracle holds on the splice: a check of the oracle itself.
+        crate::oracle::three_way(inputs.each_ref(), &want_meaning, false).map_err(|e| {
+            TestCaseError::fail(format!("the oracle refuses both edits applied: {e}"))
+        })?;
+        if out.conflicts > 0 {
+            return Ok(());
+        }
+        let got = meaning::read(&out.bytes).map_err(|e| {
+            TestCaseError::fail(format!(
+                "the clean result does not read: {e}\n{}",
+                String::from_utf8_lossy(&out.bytes)
+            ))
+        })?;
+        crate::oracle::three_way(inputs.each_ref(), &got, false).map_err(TestCaseError::fail)?;
+        prop_assert!(
+            got == want_meaning,
+            "the clean result does not mean both edits applied:\n{}\nwanted:\n{}",
+            String::from_utf8_lossy(&out.bytes),
+            want
+        );
+        Ok(())
+    });
+    assert!(
+        counts[0] > counts[1] + counts[2],
+        "mostly fallbacks or conflicts: {counts:?}"
+    );
 }
