@@ -61,8 +61,8 @@ fn changed<T: PartialEq>(o: &T, a: &T, b: &T) -> Changed {
 /// kustomize reads them, is what the three-way rule gives. `newest`: the
 /// merge ran with `--same-image newest`.
 pub fn three_way(
-    [o, a, b]: [&Kustomization; 3],
-    got: &Kustomization,
+    [o, a, b]: [&Kustomization<'_>; 3],
+    got: &Kustomization<'_>,
     newest: bool,
 ) -> Result<(), String> {
     let keys: BTreeSet<&str> = [o, a, b, got]
@@ -102,11 +102,11 @@ fn whole<T: PartialEq + std::fmt::Debug>(
     }
 }
 
-type Fields<'v> = BTreeMap<&'static str, &'v Value>;
+type Fields<'v> = BTreeMap<&'static str, &'v Value<'v>>;
 
 /// A keyed list's entries by name; `None` when an entry is not a mapping,
 /// has no name, or shares its name.
-fn by_name(list: Option<&Value>) -> Option<BTreeMap<&str, Fields<'_>>> {
+fn by_name<'v>(list: Option<&'v Value<'v>>) -> Option<BTreeMap<&'v str, Fields<'v>>> {
     let mut out = BTreeMap::new();
     let items = match list {
         None => return Some(out),
@@ -121,7 +121,7 @@ fn by_name(list: Option<&Value>) -> Option<BTreeMap<&str, Fields<'_>>> {
         let Some(Value::Str(name)) = fields.get("name") else {
             return None;
         };
-        if out.insert(name.as_str(), fields).is_some() {
+        if out.insert(name.as_ref(), fields).is_some() {
             return None;
         }
     }
@@ -153,13 +153,7 @@ fn keyed(
         let empty = Fields::new();
         let eo = eo.unwrap_or(&empty);
         for facet in facets {
-            let part = |e: &Fields<'_>| -> Vec<(&str, Value)> {
-                e.iter()
-                    .filter(|(k, _)| facet.contains(k))
-                    .map(|(k, v)| (*k, (*v).clone()))
-                    .collect()
-            };
-            let [fo, fa, fb, fr] = [eo, ea, eb, er].map(part);
+            let [fo, fa, fb, fr] = [eo, ea, eb, er].map(|e| part(e, facet));
             let ok = match changed(&fo, &fa, &fb) {
                 Changed::Neither | Changed::Current => fr == fa,
                 Changed::Other => fr == fb,
@@ -198,4 +192,13 @@ pub fn check_clean(inputs: [&[u8]; 3], result: &[u8], newest: bool) -> Result<bo
         .map_err(|e| format!("the inputs read, but the clean result does not: {e}"))?;
     three_way([&o, &a, &b], &got, newest)?;
     Ok(true)
+}
+
+/// The fields of an entry that belong to `facet`.
+fn part<'v>(entry: &Fields<'v>, facet: &[&str]) -> Vec<(&'static str, &'v Value<'v>)> {
+    entry
+        .iter()
+        .filter(|(k, _)| facet.contains(k))
+        .map(|(k, v)| (*k, *v))
+        .collect()
 }
