@@ -180,18 +180,12 @@ fn checked<'r>(
     let structured = catch_unwind(AssertUnwindSafe(|| {
         let (outcome, promise) = structured(base, current, other, opts)?;
         if let Some(p) = promise {
-            verify::structured(
-                inputs(),
-                &outcome.bytes,
-                &p.lists,
-                p.rest.as_bytes(),
-                opts.policy,
-            )
-            .map_err(|e| {
-                Fallback(format!(
-                    "the merged result failed the independent check: {e}"
-                ))
-            })?;
+            verify::structured(inputs(), &outcome.bytes, &p.lists, &p.around, opts.policy)
+                .map_err(|e| {
+                    Fallback(format!(
+                        "the merged result failed the independent check: {e}"
+                    ))
+                })?;
         }
         Ok(outcome)
     }));
@@ -377,6 +371,15 @@ fn structured<'a>(
     if again {
         (merged, conflicts) = merge_rests(&rests)?;
     }
+    // Where one side's text around the lists was taken whole, the result
+    // must mean what that side means there, which its reading already says;
+    // only text git merged needs reading on its own.
+    let around_side = match pick(Some(&rests[0]), &rests[1], &rests[2]) {
+        _ if again => None,
+        Pick::Current => Some(Which::Current),
+        Pick::Other => Some(Which::Other),
+        Pick::Conflict => None,
+    };
     let merged_rest = merged.clone();
     let mut plans = Vec::new();
     let mut style: Option<(ConflictStyle, Markers)> = None;
@@ -444,14 +447,20 @@ fn structured<'a>(
                 Ok((*key, value))
             })
             .collect::<Result<Vec<_>, Fallback>>()?;
-        let mut rest = merged_rest;
-        for schema in LISTS {
-            let tok = placeholder(schema.key);
-            while rest.contains(&tok) {
-                rest = without_line(&rest, &tok);
+        let around = match around_side {
+            Some(side) => verify::Around::Side(side),
+            None => {
+                let mut rest = merged_rest;
+                for schema in LISTS {
+                    let tok = placeholder(schema.key);
+                    while rest.contains(&tok) {
+                        rest = without_line(&rest, &tok);
+                    }
+                }
+                verify::Around::Text(rest)
             }
-        }
-        Some(Promise { lists, rest })
+        };
+        Some(Promise { lists, around })
     } else {
         None
     };
@@ -469,8 +478,8 @@ fn structured<'a>(
 struct Promise<'a> {
     /// Each merged list's meaning (absent where the result has none).
     lists: Vec<(&'static str, Option<crate::meaning::Value<'a>>)>,
-    /// The merged text around the lists, without their lines.
-    rest: String,
+    /// What the fields around the lists must be.
+    around: verify::Around,
 }
 
 /// Picks the list whose layout the result keeps: the current side's, unless

@@ -24,20 +24,31 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{LISTS, ListSchema};
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
+use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
 use crate::merge::rule::{Pick, pick};
 
 /// The three inputs as kustomize reads them (indexed by `Which`).
 pub type Readings<'a> = [Result<Kustomization<'a>, ReadError>; 3];
 
+/// What the fields around the keyed lists must be in a structured merge's
+/// result.
+#[derive(Debug)]
+pub enum Around {
+    /// Exactly one side's, whose text there was taken whole.
+    Side(Which),
+    /// What the merged text around the lists (their lines removed) reads as
+    /// on its own: git merged it from both sides.
+    Text(String),
+}
+
 /// Checks promise 1 and 2 for a structured merge's clean result. `lists` are
-/// the planned lists' meanings (absent when the result lacks the list), and
-/// `rest` the merged text around the lists, their lines removed.
+/// the planned lists' meanings (absent when the result lacks the list).
 pub fn structured(
     inputs: &Readings,
     result: &[u8],
     lists: &[(&str, Option<Value>)],
-    rest: &[u8],
+    around: &Around,
     policy: SameImagePolicy,
 ) -> Result<(), String> {
     let got = read_result(result)?;
@@ -48,8 +59,17 @@ pub fn structured(
             ));
         }
     }
-    let around = crate::meaning::read(rest)
-        .map_err(|e| format!("the text around the lists does not read on its own ({e})"))?;
+    let read_text;
+    let around = match around {
+        Around::Side(side) => inputs[*side as usize]
+            .as_ref()
+            .map_err(|e| format!("the {side} input does not read as kustomize reads it ({e})"))?,
+        Around::Text(text) => {
+            read_text = crate::meaning::read(text.as_bytes())
+                .map_err(|e| format!("the text around the lists does not read on its own ({e})"))?;
+            &read_text
+        }
+    };
     fn outside<'k>(
         k: &'k Kustomization<'_>,
         lists: &[(&str, Option<Value<'_>>)],
@@ -60,7 +80,7 @@ pub fn structured(
             .map(|(k, v)| (*k, v))
             .collect()
     }
-    if outside(&got, lists) != outside(&around, lists) {
+    if outside(&got, lists) != outside(around, lists) {
         return Err("the fields around the lists are not the merged ones".into());
     }
     three_way(inputs, &got, policy)
