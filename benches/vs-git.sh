@@ -15,7 +15,8 @@
 # column is the median of the per-pair ratios.
 #
 # Usage: benches/vs-git.sh [RUNS]   (default 60; mergiraf gets at most 5)
-# Needs: bash 5, cargo, git; optional: /usr/bin/time (Debian: time), mergiraf.
+# Needs: bash 5, cargo, git; optional: /usr/bin/time (Debian: time), mergiraf,
+# valgrind (instruction counts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LC_ALL=C # a decimal point in $EPOCHREALTIME
@@ -149,3 +150,25 @@ for spec in "50-line file:13:5" "10 images:10:1" "100 images:100:1" "1,000 image
     echo "$row $rss | $result |"
 done
 [ "$HAVE_TIME" = 1 ] || echo "(/usr/bin/time not installed: no peak memory)"
+
+# Instruction counts (callgrind, whole process, every thread): repeatable
+# whatever else the machine runs, unlike the times above.
+if command -v valgrind >/dev/null; then
+    echo
+    echo '| input | kustomerge instructions | git merge-file instructions | ratio |'
+    echo '|---|---:|---:|---:|'
+    instructions() { # CMD...: the process's instruction count
+        cp "$dir/a" "$dir/cur"
+        # git merge-file exits 1 on a conflict, which is its answer here.
+        { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null || true; } |
+            awk '/refs:/ { gsub(",", "", $NF); print $NF }'
+    }
+    for spec in "50-line file:13:5" "10 images:10:1" "100 images:100:1" "1,000 images:1000:1" \
+        "10,000 images:10000:1" "50,000-line body:10:50000"; do
+        IFS=: read -r label images body <<<"$spec"
+        dir="$WORK/$images-$body"
+        k=$(instructions "$BIN" merge "$dir/o" "$dir/cur" "$dir/b" 7 kustomization.yaml)
+        g=$(instructions git merge-file "$dir/cur" "$dir/o" "$dir/b")
+        awk -v l="$label" -v k="$k" -v g="$g" 'BEGIN { printf "| %s | %.2fM | %.2fM | %.1f× |\n", l, k / 1e6, g / 1e6, k / g }'
+    done
+fi
