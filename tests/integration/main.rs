@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step keeps `cargo test` fast).
-//! Every test drives the real `kustomerge` binary and the real git, with git
-//! isolated from the user's config (see `common`).
+//! Tests drive the real `kustomerge` binary, or call the library where a
+//! property runs thousands of merges in-process, always with the real git,
+//! isolated from the user's config (see `common`); `kustomize_diff` builds
+//! results with the real `kubectl kustomize`.
 
 mod common;
 
