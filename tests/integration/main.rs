@@ -7,6 +7,7 @@
 mod common;
 
 mod check;
+mod conveniences;
 mod driver_args;
 mod hostile;
 mod install;
