@@ -678,7 +678,7 @@ fn repo_path(path: &Path) -> anyhow::Result<(PathBuf, String)> {
 
 /// Replaces `path`'s contents through a temp file in the same directory and
 /// a rename, keeping its permissions; a symlink is followed, not replaced.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let target =
         fs::canonicalize(path).with_context(|| format!("could not resolve {}", path.display()))?;
     let dir = target

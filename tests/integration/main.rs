@@ -7,6 +7,7 @@
 mod common;
 
 mod check;
+mod check_fix;
 mod conveniences;
 mod driver_args;
 mod hostile;
