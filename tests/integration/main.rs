@@ -12,6 +12,7 @@ mod conveniences;
 mod driver_args;
 mod hostile;
 mod install;
+mod install_release;
 mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
