@@ -63,7 +63,7 @@ pub enum Command {
     /// Remove exactly what `install` added.
     Uninstall(InstallScopeArgs),
     /// Check that the driver is registered and active for every kustomization file.
-    Doctor,
+    Doctor(DoctorArgs),
     /// Race parallel pipelines against a local bare repo: plain git vs kustomerge.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -137,6 +137,12 @@ pub struct SetImageArgs {
     /// The commit message (with --commit).
     #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
     pub message: Option<String>,
+    /// Print the unified diff the edit would make on stdout, and change nothing.
+    #[arg(long, conflicts_with = "commit")]
+    pub dry_run: bool,
+    /// Print one JSON object describing the outcome on stdout.
+    #[arg(long)]
+    pub json: bool,
     /// Images in kustomize's grammar: name=newName:tag@digest, name:tag, name@digest, `*` keeps a field.
     #[arg(required = true, value_name = "ARG")]
     pub images: Vec<String>,
@@ -154,6 +160,12 @@ pub struct SetReplicasArgs {
     /// The commit message (with --commit).
     #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
     pub message: Option<String>,
+    /// Print the unified diff the edit would make on stdout, and change nothing.
+    #[arg(long, conflicts_with = "commit")]
+    pub dry_run: bool,
+    /// Print one JSON object describing the outcome on stdout.
+    #[arg(long)]
+    pub json: bool,
     /// Replica counts as NAME=COUNT.
     #[arg(required = true, value_name = "NAME=COUNT")]
     pub replicas: Vec<String>,
@@ -178,6 +190,10 @@ pub struct CheckArgs {
     /// Run as git's pre-push hook: read `<local ref> <sha> <remote ref> <sha>` lines on stdin.
     #[arg(long, num_args = 2, value_names = ["REMOTE", "URL"])]
     pub pre_push: Option<Vec<String>>,
+    /// Rewrite the files to fix what is mechanical and safe (YAML 1.1 scalars
+    /// in string fields, field-name case), then report what is left.
+    #[arg(long, conflicts_with = "pre_push")]
+    pub fix: bool,
     /// Files or directories (default: every kustomization file under the current directory).
     pub paths: Vec<PathBuf>,
 }
@@ -204,6 +220,17 @@ pub struct PushArgs {
     #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
     pub same_image: SameImagePolicy,
     /// Print one JSON object describing the outcome on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object with every check on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -23,6 +23,15 @@
 //! commits* (not in the worktree), with one `git cat-file --batch` for all
 //! of them.
 //!
+//! With `--fix` it rewrites what is mechanical and safe, changing only the
+//! fixed tokens' bytes: it quotes YAML 1.1 numbers and bools in the entries'
+//! string fields (`newTag: 1.10` -> `newTag: "1.10"`; never a null, which
+//! quoted would become the string `~`) and writes the field names kustomize
+//! reads case-insensitively in their one spelling (`Images:`, `NewTag:`).
+//! The rest it reports as usual, as what it could not fix; the JSON gains a
+//! `fixed` list. A file kustomize could read before must read the same
+//! after ([`crate::meaning::read`]), or nothing is written.
+//!
 //! Exit codes: 0 clean, [`exit::PROBLEMS`] (1) when anything was reported,
 //! [`exit::ERROR`] (2) when the check itself could not run.
 
@@ -77,17 +86,25 @@ pub struct Note {
 pub struct Report {
     /// How many files were read.
     pub files_checked: usize,
-    /// The problems, file by file in the order checked.
+    /// The problems, file by file in the order checked (with `--fix`, the
+    /// ones left after fixing).
     pub problems: Vec<Problem>,
     /// Files or parts of files that were skipped, and why.
     pub notes: Vec<Note>,
+    /// With `--fix` only: the problems fixed, where they were found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<Vec<Problem>>,
+    /// The mechanical fix of each fixable problem: (index into
+    /// `problems`, byte range of the file, replacement).
+    #[serde(skip)]
+    edits: Vec<(usize, std::ops::Range<usize>, String)>,
 }
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let report = match &args.pre_push {
         Some(remote) => pre_push(&Git::new(), &remote[0], std::io::stdin().lock())?,
-        None => check_paths(&args.paths)?,
+        None => check_paths(&args.paths, args.fix)?,
     };
     // As a hook, everything is diagnostics: git shows the hook's stderr.
     let out: &mut dyn Write = if args.pre_push.is_some() {
@@ -107,6 +124,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
 }
 
 fn print_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for p in report.fixed.iter().flatten() {
+        eprintln!(
+            "{}:{}:{}: fixed: {} [{}]",
+            p.file, p.line, p.column, p.message, p.code
+        );
+    }
     for p in &report.problems {
         writeln!(
             out,
@@ -123,8 +146,12 @@ fn print_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         .map(|p| &p.file)
         .collect::<BTreeSet<_>>()
         .len();
+    let fixed = report
+        .fixed
+        .as_ref()
+        .map_or(String::new(), |f| format!(", {} fixed", f.len()));
     eprintln!(
-        "kustomerge check: {} file(s) checked, {} problem(s) in {files} file(s)",
+        "kustomerge check: {} file(s) checked{fixed}, {} problem(s) in {files} file(s)",
         report.files_checked,
         report.problems.len()
     );
@@ -150,6 +177,11 @@ impl Report {
         });
     }
 
+    /// Records how to fix the problem just reported.
+    fn fixable(&mut self, range: std::ops::Range<usize>, text: String) {
+        self.edits.push((self.problems.len() - 1, range, text));
+    }
+
     fn note(&mut self, file: &str, (line, column): (usize, usize), message: String) {
         self.notes.push(Note {
             file: file.to_owned(),
@@ -172,7 +204,7 @@ fn position(src: &str, offset: usize) -> (usize, usize) {
 
 /// Checks files and directories (recursively, skipping hidden directories).
 /// An explicitly named file is checked whatever its name.
-fn check_paths(paths: &[PathBuf]) -> anyhow::Result<Report> {
+fn check_paths(paths: &[PathBuf], fix: bool) -> anyhow::Result<Report> {
     let default = [PathBuf::from(".")];
     let paths = if paths.is_empty() {
         &default[..]
@@ -189,12 +221,19 @@ fn check_paths(paths: &[PathBuf]) -> anyhow::Result<Report> {
             bail!("{} does not exist", path.display());
         }
     }
-    let mut report = Report::default();
+    let mut report = Report {
+        fixed: fix.then(Vec::new),
+        ..Report::default()
+    };
     let mut dirs_seen = BTreeSet::new();
     for file in &files {
         let label = file.display().to_string();
         let bytes = std::fs::read(file).with_context(|| format!("could not read {label}"))?;
-        check_bytes(&label, &bytes, &mut report);
+        if fix {
+            fix_file(file, &label, &bytes, &mut report)?;
+        } else {
+            check_bytes(&label, &bytes, &mut report);
+        }
         let dir = file.parent().unwrap_or(Path::new(""));
         if is_kustomization_name(file) && dirs_seen.insert(dir.to_path_buf()) {
             let present: Vec<&str> = FILE_NAMES
@@ -356,7 +395,14 @@ fn unparsed(file: &str, src: &str, e: &kustomization::Error, report: &mut Report
             format!("{}; kustomize fails to decode it", e.message),
             "write entries as mappings (`- name: nginx` plus `newTag: ...` lines) whose fields hold plain strings".to_owned(),
         ),
-        Some(code) => report.problem(file, at, code, e.message.clone(), e.hint.clone()),
+        Some(code) => {
+            report.problem(file, at, code, e.message.clone(), e.hint.clone());
+            if e.kind == ErrorKind::KeyCase
+                && let Some((range, name)) = key_case_fix(src, at)
+            {
+                report.fixable(range, name);
+            }
+        }
         // Unknown refusals are notes too: blocking a push on a file
         // kustomize accepts would be worse than missing a lint.
         None => report.note(
@@ -515,6 +561,7 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
             ),
             format!("write `{known}`"),
         );
+        report.fixable(f.key_span(), known.to_owned());
     }
     let Some(value) = current(src, f) else { return };
     let at = position(src, f.value_span().start);
@@ -532,6 +579,12 @@ fn field(file: &str, src: &str, schema: &ListSchema, f: &Field, report: &mut Rep
             ),
             format!("quote it: `{known}: \"{value}\"`"),
         );
+        // Quoting a value YAML reads as null would turn "absent" into the
+        // string `~`; `current` has left those out already. A plain scalar
+        // holding `"` or `\` (no number or bool does) would need escapes.
+        if !value.contains(['"', '\\']) {
+            report.fixable(f.value_span(), format!("\"{value}\""));
+        }
     }
     if known == "digest"
         && let Some(why) = digest_problem(value)
@@ -620,6 +673,111 @@ fn digest_problem(value: &str) -> Option<&'static str> {
         }
         _ => None,
     }
+}
+
+/// The canonical spelling of the top-level list key at `(line, column)`
+/// (`Images:` -> `images`), when it is written plain: its byte range and
+/// the name.
+fn key_case_fix(
+    src: &str,
+    (line, column): (usize, usize),
+) -> Option<(std::ops::Range<usize>, String)> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        src.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let start = line_start
+        + src[line_start..]
+            .char_indices()
+            .nth(column.checked_sub(1)?)?
+            .0;
+    let len = src[start..].find(':')?;
+    let key = &src[start..start + len];
+    let canonical = TOP_LEVEL
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(key) && **k != key)?;
+    Some((start..start + len, (*canonical).to_owned()))
+}
+
+/// Passes of fix-then-recheck: a fix can uncover problems the first pass
+/// could not see (a `Images:` key hides the list's entries), and a pass
+/// that fixes nothing ends the loop.
+const FIX_PASSES: usize = 4;
+
+/// `check --fix` on one file: applies every fix the check offers, checks
+/// again (up to [`FIX_PASSES`] times), writes the file when it changed, and
+/// records in `report` what was fixed and what is left.
+///
+/// The fixes change only the bytes of the fixed tokens. As a guard against
+/// a fix that changes what kustomize reads, a file the independent reader
+/// ([`crate::meaning::read`]) could read before must read the same after;
+/// otherwise nothing is written and the run fails.
+fn fix_file(path: &Path, label: &str, bytes: &[u8], report: &mut Report) -> anyhow::Result<()> {
+    let (text, fixed, left) = fix_bytes(label, bytes);
+    if let Some(text) = &text {
+        if let Ok(before) = crate::meaning::read(bytes) {
+            let after = crate::meaning::read(text.as_bytes());
+            if after.as_ref().ok() != Some(&before) {
+                bail!(
+                    "{label}: the fixes would change what kustomize reads ({}); nothing written. This is a bug in kustomerge: please report it with the file",
+                    after
+                        .err()
+                        .map_or("different values".to_owned(), |e| e.to_string())
+                );
+            }
+        }
+        crate::commands::set_image::write_atomically(path, text.as_bytes())?;
+    }
+    report.files_checked += left.files_checked;
+    report.problems.extend(left.problems);
+    report.notes.extend(left.notes);
+    report.fixed.get_or_insert_with(Vec::new).extend(fixed);
+    Ok(())
+}
+
+/// The fixes of [`fix_file`] on bytes: the new text (`None` when nothing
+/// was fixed), the problems fixed, and the report on the new text.
+pub fn fix_bytes(label: &str, bytes: &[u8]) -> (Option<String>, Vec<Problem>, Report) {
+    let mut text: Option<String> = None;
+    let mut fixed = Vec::new();
+    for _ in 0..FIX_PASSES {
+        let mut report = Report::default();
+        let current = text.as_deref().map_or(bytes, str::as_bytes);
+        check_bytes(label, current, &mut report);
+        let Ok(src) = std::str::from_utf8(current) else {
+            return (text, fixed, report);
+        };
+        let mut edits = std::mem::take(&mut report.edits);
+        edits.sort_by_key(|(_, range, _)| range.start);
+        // Overlapping edits can't both apply; the later one waits a pass.
+        let mut end = 0;
+        edits.retain(|(_, range, _)| {
+            let keep = range.start >= end;
+            end = end.max(range.end);
+            keep
+        });
+        if edits.is_empty() {
+            return (text, fixed, report);
+        }
+        let mut out = String::with_capacity(src.len() + 2 * edits.len());
+        let mut at = 0;
+        for (i, range, replacement) in &edits {
+            out.push_str(&src[at..range.start]);
+            out.push_str(replacement);
+            at = range.end;
+            fixed.push(report.problems[*i].clone());
+        }
+        out.push_str(&src[at..]);
+        text = Some(out);
+    }
+    let mut report = Report::default();
+    check_bytes(
+        label,
+        text.as_deref().map_or(bytes, str::as_bytes),
+        &mut report,
+    );
+    (text, fixed, report)
 }
 
 fn is_zero(sha: &str) -> bool {

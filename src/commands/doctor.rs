@@ -15,7 +15,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cli::SameImagePolicy;
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::cli::{DoctorArgs, SameImagePolicy};
 use crate::commands::install::{
     Config, DRIVER_COMPANION_KEYS, KUSTOMIZATION_FILES, find_on_path, hook_paths, is_executable,
     is_our_hook,
@@ -34,17 +37,32 @@ const LABELS_GIT: (u32, u32) = (2, 44);
 /// Files per `git check-attr` call, well below any argument-length limit.
 const CHECK_ATTR_BATCH: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 enum Status {
     Ok,
     Warn,
     Fail,
 }
 
+#[derive(Debug, Serialize)]
 struct Check {
     status: Status,
+    #[serde(rename = "message")]
     what: String,
     fix: Option<String>,
+}
+
+/// What `doctor --json` prints: the same keys every time, in the style of
+/// `check --format json`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    /// Checks that failed (the run exits 1 when this isn't 0).
+    problems: usize,
+    /// Checks that warned.
+    warnings: usize,
+    /// Every check in the order run: `status` is `ok`, `warn` or `fail`.
+    checks: &'a [Check],
 }
 
 impl Check {
@@ -74,7 +92,11 @@ impl Check {
 }
 
 /// `kustomerge doctor`.
-pub fn run() -> anyhow::Result<u8> {
+pub fn run(args: &DoctorArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = &args.dir {
+        std::env::set_current_dir(dir)
+            .with_context(|| format!("-C {}: could not change into it", dir.display()))?;
+    }
     let git = Git::new();
     let mut checks = vec![git_version(&git)];
     // Without a working git nothing else can be asked.
@@ -96,6 +118,22 @@ pub fn run() -> anyhow::Result<u8> {
     }
 
     let mut out = std::io::stdout().lock();
+    let count = |status| checks.iter().filter(|c| c.status == status).count();
+    let (problems, warnings) = (count(Status::Fail), count(Status::Warn));
+    let code = if problems == 0 {
+        exit::SUCCESS
+    } else {
+        exit::PROBLEMS
+    };
+    if args.json {
+        let report = Report {
+            problems,
+            warnings,
+            checks: &checks,
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return Ok(code);
+    }
     for check in &checks {
         let mark = match check.status {
             Status::Ok => "✓",
@@ -107,18 +145,12 @@ pub fn run() -> anyhow::Result<u8> {
             writeln!(out, "    fix: {fix}")?;
         }
     }
-    let count = |status| checks.iter().filter(|c| c.status == status).count();
-    let (problems, warnings) = (count(Status::Fail), count(Status::Warn));
     if problems == 0 && warnings == 0 {
         writeln!(out, "doctor: all checks passed")?;
     } else {
         writeln!(out, "doctor: {problems} problem(s), {warnings} warning(s)")?;
     }
-    Ok(if problems == 0 {
-        exit::SUCCESS
-    } else {
-        exit::PROBLEMS
-    })
+    Ok(code)
 }
 
 fn git_version(git: &Git) -> Check {

@@ -39,6 +39,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use serde::Serialize;
 
 use crate::cli::SetImageArgs;
 use crate::exit;
@@ -119,12 +120,71 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
         expect: args.expect.clone(),
         no_downgrade: args.no_downgrade,
     };
-    request.run(
-        args.file.as_deref(),
-        &args.images,
-        args.commit,
-        args.message.as_deref(),
-    )
+    request.run(&RunOptions {
+        file: args.file.as_deref(),
+        raw_args: &args.images,
+        commit: args.commit,
+        message: args.message.as_deref(),
+        dry_run: args.dry_run,
+        json: args.json,
+    })
+}
+
+/// How [`Request::run`] is asked to run: the command line, less the values.
+pub(crate) struct RunOptions<'a> {
+    /// `-f FILE|DIR`.
+    pub file: Option<&'a Path>,
+    /// The value arguments as given, for trailers and messages.
+    pub raw_args: &'a [String],
+    /// `--commit`.
+    pub commit: bool,
+    /// `-m MSG`.
+    pub message: Option<&'a str>,
+    /// `--dry-run`: print the diff, write nothing.
+    pub dry_run: bool,
+    /// `--json`: one JSON object on stdout.
+    pub json: bool,
+}
+
+/// What `set-image --json` and `set-replicas --json` print: the same keys
+/// every time, in the style of `check --format json`.
+#[derive(Debug, Serialize)]
+struct JsonReport {
+    /// The kustomization file edited (or that would be).
+    file: String,
+    /// `updated`, `would-update` (with `--dry-run`), `unchanged` or `refused`.
+    outcome: &'static str,
+    /// Whether the file's bytes differ (or would, with `--dry-run`).
+    changed: bool,
+    /// Whether this run was a `--dry-run`.
+    dry_run: bool,
+    /// Whether a commit was made.
+    committed: bool,
+    /// Images left as they are under `--no-downgrade`.
+    skipped: Vec<Skipped>,
+    /// Why `--expect` refused the edit, when it did.
+    refused: Option<String>,
+    /// The unified diff of the edit (empty when nothing changes).
+    diff: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Skipped {
+    name: String,
+    reason: String,
+}
+
+/// The unified diff from `old` to `new`, both labelled `label` (git's
+/// `a/` and `b/` prefixes are left out: the label is a path to open).
+pub fn unified_diff(label: &str, old: &str, new: &str) -> String {
+    if old == new {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(label, label)
+        .to_string()
 }
 
 /// One setter invocation: parsed arguments plus their guards.
@@ -286,30 +346,66 @@ impl Request {
 
     /// Applies the request to `path`, writing only when something changes.
     fn edit(&self, path: &Path, notes: bool) -> anyhow::Result<Outcome> {
+        Ok(self.edit_or_preview(path, notes, false)?.0)
+    }
+
+    /// [`Self::edit`], or with `dry_run` the same decisions with nothing
+    /// written; either way also the diff of the edit.
+    fn edit_or_preview(
+        &self,
+        path: &Path,
+        notes: bool,
+        dry_run: bool,
+    ) -> anyhow::Result<(Outcome, String)> {
         let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
         Ok(match self.rewrite(&bytes, path, notes)? {
-            Rewritten::Refused(reason) => Outcome::Refused(reason),
+            Rewritten::Refused(reason) => (Outcome::Refused(reason), String::new()),
             Rewritten::Text { text, skipped } => {
+                let mut diff = String::new();
                 if let Some(text) = &text {
-                    write_atomically(path, text.as_bytes())?;
+                    // `rewrite` decoded these bytes as UTF-8 already.
+                    let old = String::from_utf8_lossy(&bytes);
+                    diff = unified_diff(&path.display().to_string(), &old, text);
+                    if !dry_run {
+                        write_atomically(path, text.as_bytes())?;
+                    }
                 }
-                Outcome::Done {
+                let outcome = Outcome::Done {
                     changed: text.is_some(),
                     skipped,
-                }
+                };
+                (outcome, diff)
             }
         })
     }
 
     /// The whole command: find the file, edit it, maybe commit.
-    pub(crate) fn run(
-        &self,
-        file: Option<&Path>,
-        raw_args: &[String],
-        commit: bool,
-        message: Option<&str>,
-    ) -> anyhow::Result<u8> {
+    pub(crate) fn run(&self, opts: &RunOptions<'_>) -> anyhow::Result<u8> {
+        let RunOptions {
+            file,
+            raw_args,
+            commit,
+            message,
+            dry_run,
+            json,
+        } = *opts;
         let path = find_kustomization(file.unwrap_or(Path::new(".")))?;
+        let mut report = JsonReport {
+            file: path.display().to_string(),
+            outcome: "unchanged",
+            changed: false,
+            dry_run,
+            committed: false,
+            skipped: Vec::new(),
+            refused: None,
+            diff: String::new(),
+        };
+        let print = |report: &JsonReport| -> anyhow::Result<()> {
+            if json {
+                println!("{}", serde_json::to_string_pretty(report)?);
+            }
+            Ok(())
+        };
         // Everything a commit needs is checked before writing: a commit that
         // can't happen must not leave an uncommitted edit behind.
         let repo = commit.then(|| repo_path(&path)).transpose()?;
@@ -331,12 +427,16 @@ impl Request {
                 );
             }
         }
-        let (changed, skipped) = match self.edit(&path, true)? {
+        let (outcome, diff) = self.edit_or_preview(&path, true, dry_run)?;
+        let (changed, skipped) = match outcome {
             Outcome::Refused(reason) => {
                 eprintln!(
                     "kustomerge: refused: {reason}; {} left untouched",
                     path.display()
                 );
+                report.outcome = "refused";
+                report.refused = Some(reason);
+                print(&report)?;
                 return Ok(exit::REFUSED);
             }
             Outcome::Done { changed, skipped } => {
@@ -349,13 +449,40 @@ impl Request {
                 (changed, skipped)
             }
         };
+        report.changed = changed;
+        report.skipped = skipped
+            .iter()
+            .map(|(name, reason)| Skipped {
+                name: name.clone(),
+                reason: reason.clone(),
+            })
+            .collect();
+        if dry_run {
+            if changed {
+                eprintln!(
+                    "kustomerge: {}: would be updated (--dry-run: nothing written)",
+                    path.display()
+                );
+                report.outcome = "would-update";
+            }
+            if json {
+                report.diff = diff;
+                print(&report)?;
+            } else {
+                print!("{diff}");
+            }
+            return Ok(exit::SUCCESS);
+        }
         if changed {
             eprintln!("kustomerge: updated {}", path.display());
+            report.outcome = "updated";
+            report.diff = diff;
         }
         let Some((root, rel)) = repo else {
             if !changed && skipped.is_empty() {
                 eprintln!("kustomerge: {}: already set, nothing to do", path.display());
             }
+            print(&report)?;
             return Ok(exit::SUCCESS);
         };
         let args: Vec<&String> = raw_args
@@ -371,9 +498,12 @@ impl Request {
                 "kustomerge: {}: already set, nothing to commit",
                 path.display()
             );
+            print(&report)?;
             return Ok(exit::SUCCESS);
         }
         self.commit(&root, &rel, &args, message)?;
+        report.committed = true;
+        print(&report)?;
         Ok(exit::SUCCESS)
     }
 
@@ -548,7 +678,7 @@ fn repo_path(path: &Path) -> anyhow::Result<(PathBuf, String)> {
 
 /// Replaces `path`'s contents through a temp file in the same directory and
 /// a rename, keeping its permissions; a symlink is followed, not replaced.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let target =
         fs::canonicalize(path).with_context(|| format!("could not resolve {}", path.display()))?;
     let dir = target

@@ -3,7 +3,7 @@
 //! schema-driven setter, atomic writes, `--commit` trailers); only the
 //! grammar differs.
 
-use super::set_image::Request;
+use super::set_image::{Request, RunOptions};
 use crate::cli::SetReplicasArgs;
 use crate::kustomization::image_arg;
 
@@ -13,10 +13,12 @@ pub fn run(args: &SetReplicasArgs) -> anyhow::Result<u8> {
         image_arg::validate_replica(arg)?;
     }
     let request = Request::Replicas(image_arg::parse_replicas(&args.replicas)?);
-    request.run(
-        args.file.as_deref(),
-        &args.replicas,
-        args.commit,
-        args.message.as_deref(),
-    )
+    request.run(&RunOptions {
+        file: args.file.as_deref(),
+        raw_args: &args.replicas,
+        commit: args.commit,
+        message: args.message.as_deref(),
+        dry_run: args.dry_run,
+        json: args.json,
+    })
 }

@@ -7,9 +7,12 @@
 mod common;
 
 mod check;
+mod check_fix;
+mod conveniences;
 mod driver_args;
 mod hostile;
 mod install;
+mod install_release;
 mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
