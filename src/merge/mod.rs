@@ -280,6 +280,31 @@ fn without_line(text: &str, needle: &str) -> String {
     format!("{}{}", &text[..start], &text[end..])
 }
 
+/// `text` with each `tok` replaced by `region`, and the line break after it
+/// by `end` when given: the ending of the list's last line is the list's,
+/// not the placeholder line's.
+fn put(text: &str, tok: &str, region: &str, end: Option<&str>) -> String {
+    let Some(end) = end else {
+        return text.replace(tok, region);
+    };
+    let mut out = String::with_capacity(text.len() + region.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(tok) {
+        out.push_str(&rest[..at]);
+        out.push_str(region);
+        rest = &rest[at + tok.len()..];
+        if let Some(after) = rest
+            .strip_prefix("\r\n")
+            .or_else(|| rest.strip_prefix('\n'))
+        {
+            out.push_str(end);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
 /// `=panic` panics inside the structured merge, to prove the panic is caught.
 const FALLBACK_ENV: &str = "KUSTOMERGE_FALLBACK";
@@ -414,7 +439,7 @@ fn structured<'a>(
                 .get_or_insert_with(|| (conflict_style(opts), markers()))
                 .clone()
         };
-        let region = render::region(
+        let (region, end) = render::region(
             &plan,
             sides.each_ref(),
             target,
@@ -431,7 +456,7 @@ fn structured<'a>(
                 schema.key
             )));
         }
-        merged = merged.replace(&tok, &region);
+        merged = put(&merged, &tok, &region, end);
         conflicts += plan.conflicts;
         plans.push((schema.key, present.then_some(plan)));
     }

@@ -11,7 +11,7 @@ use crate::kustomization::edit::{
     line_breaks, plain_safe, rebreak, reindent, scalar_token, splice,
 };
 use crate::kustomization::schema::{Facet, ListSchema};
-use crate::kustomization::{Entry, Eol, Style};
+use crate::kustomization::{Entry, Eol, KeyedList, Style};
 use crate::merge::keyed::{Plan, Planned, Token};
 use crate::merge::rule::{Pick, pick};
 use crate::merge::text::Markers;
@@ -30,7 +30,9 @@ pub enum ConflictStyle {
     VirtualBase,
 }
 
-/// The merged list's region text (no final line break).
+/// The merged list's region text (no final line break), and the ending of
+/// its last line where the list decides it (`None`: keep the one the merge
+/// of the text around the lists wrote).
 pub fn region(
     plan: &Plan<'_>,
     sides: [&Side<'_>; 3],
@@ -39,13 +41,15 @@ pub fn region(
     trailer: &str,
     markers: &Markers,
     style: ConflictStyle,
-) -> String {
+) -> (String, Option<&'static str>) {
     let list = target.list.expect("the target side has the list");
     let breaks = Breaks::new(sides, target);
     let eol = breaks.convention;
     match list.style {
         Style::Block { .. } | Style::Empty => {
             let mut out = String::from(header);
+            // The ending of the line last written, put once a line follows.
+            let mut pending = breaks.header();
             // A comment heading the list sits in its first entry's span; an
             // entry inserted at the top takes it over, and when both sides
             // did so it must still be written once.
@@ -54,15 +58,14 @@ pub fn region(
                 .and_then(|l| l.entries.first())
                 .map_or("", |e| lead(sides[Which::Base as usize].src, e));
             let mut headed = false;
-            let mut piece = |from: Which, entry: &Entry, text: String, keep: bool| {
+            let mut piece = |from: Which, entry: &Entry, mut text: String, keep: bool| {
                 let side = sides[from as usize];
-                let mut lines = breaks.of(from, entry);
+                let mut ends = breaks.of(from, entry, text.matches('\n').count() + 1);
                 let own = lead(side.src, entry);
                 let first = side
                     .list
                     .and_then(|l| l.entries.first())
                     .map(|e| e.span.start);
-                let mut text = rebreak(&text, &lines[1..]);
                 // Only an entry inserted at the top inherits the heading; blank
                 // lines alone are spacing, which every entry may carry.
                 let inserted = || {
@@ -75,12 +78,14 @@ pub fn region(
                 if !heading.trim().is_empty() && own == heading && first == Some(entry.span.start) {
                     if headed && inserted() {
                         text.drain(..own.len());
-                        lines.drain(1..=own.matches('\n').count());
+                        ends.drain(..own.matches('\n').count());
                     } else if keep {
                         headed = true;
                     }
                 }
-                (lines[0], text)
+                let last = ends.pop().flatten();
+                let inner: Vec<&str> = ends.iter().map(|e| e.unwrap_or(eol.as_str())).collect();
+                (rebreak(&text, &inner), last)
             };
             for (_, planned) in &plan.entries {
                 match planned {
@@ -90,64 +95,68 @@ pub fn region(
                         tokens,
                     } => {
                         let text = entry_text(sides, target, *carrier, entry, tokens);
-                        let (before, text) = piece(*carrier, entry, text, true);
-                        out.push_str(before);
+                        let (text, end) = piece(*carrier, entry, text, true);
+                        out.push_str(pending.unwrap_or(eol.as_str()));
                         out.push_str(&text);
+                        pending = end;
                     }
                     Planned::Conflict { facets, .. } => {
                         let versions = [Which::Base, Which::Current, Which::Other].map(|w| {
                             version(planned, w).map(|e| {
                                 let text = entry_text(sides, target, w, e, &[]);
-                                let (before, text) = piece(w, e, text, w == Which::Current);
+                                let (text, end) = piece(w, e, text, w == Which::Current);
                                 let lines = group(sides[w as usize], e, facets, &text);
-                                (before, text, lines)
+                                (end, text, lines)
                             })
                         });
-                        let [b, c, o] = &versions;
                         if style == ConflictStyle::VirtualBase {
-                            if let Some((before, text, _)) = b {
-                                out.push_str(before);
+                            if let Some((end, text, _)) = &versions[Which::Base as usize] {
+                                out.push_str(pending.unwrap_or(eol.as_str()));
                                 out.push_str(text);
+                                pending = *end;
                             }
                             continue;
                         }
-                        out.push_str(c.as_ref().or(o.as_ref()).map_or(eol.as_str(), |v| v.0));
+                        out.push_str(pending.unwrap_or(eol.as_str()));
                         out.push_str(&conflict_text(&versions, markers, style, eol));
+                        pending = Some(eol.as_str());
                     }
                 }
             }
-            out
+            (out, pending)
         }
         Style::Flow => {
-            let variant = |pick: Which| flow_variant(plan, sides, target, header, trailer, pick);
+            let variant =
+                |pick: Which| flow_variant(plan, sides, target, header, trailer, pick, eol);
             if plan.conflicts == 0 {
-                variant(Which::Current)
+                (variant(Which::Current), breaks.flow_end())
             } else if style == ConflictStyle::VirtualBase {
-                variant(Which::Base)
+                (variant(Which::Base), None)
             } else {
                 // Flow entries share lines, so the markers cover the list.
-                conflict_block(
+                let text = conflict_block(
                     Some(&variant(Which::Current)),
                     Some(&variant(Which::Base)),
                     Some(&variant(Which::Other)),
                     markers,
                     style,
                     eol,
-                )
+                );
+                (text, None)
             }
         }
     }
 }
 
-/// A conflicting entry version: the break before it, its text, and its
-/// conflicting field group as a range of its lines (see [`group`]).
-type Version<'s> = Option<(&'s str, String, Option<Range<usize>>)>;
+/// A conflicting entry version: the ending of its last line, its text, and
+/// its conflicting field group as a range of its lines (see [`group`]).
+type Version = Option<(Option<&'static str>, String, Option<Range<usize>>)>;
 
 /// The markers for one conflicting entry: around the conflicting field group
 /// only, when both sides hold it as one run of lines and agree on every
 /// other line; around the whole entry otherwise.
 fn conflict_text(
-    versions: &[Version<'_>; 3],
+    versions: &[Version; 3],
     markers: &Markers,
     style: ConflictStyle,
     eol: Eol,
@@ -268,152 +277,337 @@ fn version<'d>(planned: &Planned<'d>, side: Which) -> Option<&'d Entry<'d>> {
 }
 
 /// Line endings by the three-way rule, line by line: a line's ending is the
-/// one the side that changed it wrote. A line only one side has keeps its
-/// own, unless the other side converted the whole list.
+/// one the side that changed it wrote, the ending of an entry's last line
+/// included (it stays on that line, whatever follows it). A line only one
+/// side has keeps its own, unless the other side converted the whole list.
 struct Breaks<'s, 'd> {
     sides: [&'s Side<'d>; 3],
+    target: Which,
     /// The list's merged convention: for markers and re-synthesised entries.
     convention: Eol,
-    /// The side that converted the whole list, with its convention.
-    converted: Option<(Which, Eol)>,
-    /// Each side's entries by name, only built for lists with a CR at all.
+    /// The side that changed the ending of every line of the list, with the
+    /// ending it wrote.
+    converted: Option<(Which, &'static str)>,
+    /// Each side's block entries by name, only built for lists with a CR at
+    /// all (without one, every break is `\n`).
     names: Option<[HashMap<&'d str, &'d Entry<'d>>; 3]>,
 }
 
 impl<'s, 'd> Breaks<'s, 'd> {
     fn new(sides: [&'s Side<'d>; 3], target: &Side<'d>) -> Self {
-        let [o, a, b] = sides.map(|s| s.list.map(|_| s.eol));
-        let (convention, converted) = match (o, a, b) {
-            (Some(o), Some(a), Some(b)) => match pick(Some(&o), &a, &b) {
-                Pick::Current if a != o => (a, Some((Which::Current, a))),
-                Pick::Other if b != o => (b, Some((Which::Other, b))),
-                _ => (a, None),
-            },
-            _ => (target.eol, None),
+        // The list's lines, with the ending of its last one.
+        let text = |s: &Side<'d>| {
+            s.list.map(|l| {
+                let end = break_at(s.src, l.region.end).map_or(0, str::len);
+                &s.src[l.region.start..l.region.end + end]
+            })
         };
-        let mixed = sides.iter().any(|s| {
-            s.list.is_some_and(|l| {
-                memchr::memchr(b'\r', s.src[l.region.clone()].as_bytes()).is_some()
+        let mixed = sides
+            .iter()
+            .any(|s| text(s).is_some_and(|t| memchr::memchr(b'\r', t.as_bytes()).is_some()));
+        // A side's convention is the ending most of its list's lines have:
+        // one flipped line, the key's included, doesn't make one.
+        let usual = |s: &Side<'d>| {
+            let ends = line_breaks(text(s)?);
+            let crlf = ends.iter().filter(|e| **e == "\r\n").count();
+            Some(match (2 * crlf).cmp(&ends.len()) {
+                std::cmp::Ordering::Greater => Eol::Crlf,
+                std::cmp::Ordering::Less => Eol::Lf,
+                std::cmp::Ordering::Equal => s.eol,
             })
+        };
+        let [o, a, b] = if mixed {
+            sides.map(usual)
+        } else {
+            sides.map(|s| s.list.map(|_| s.eol))
+        };
+        let convention = match (o, a, b) {
+            (Some(o), Some(a), Some(b)) => match pick(Some(&o), &a, &b) {
+                Pick::Other => b,
+                _ => a,
+            },
+            _ => target.eol,
+        };
+        if !mixed {
+            return Self {
+                sides,
+                target: target.which,
+                convention,
+                converted: None,
+                names: None,
+            };
+        }
+        let uniform = |s: &Side<'d>| {
+            let ends = line_breaks(text(s)?);
+            let first = *ends.first()?;
+            ends.iter().all(|e| *e == first).then_some(first)
+        };
+        let base = uniform(sides[Which::Base as usize]);
+        let converted = [Which::Current, Which::Other].into_iter().find_map(|w| {
+            let e = uniform(sides[w as usize])?;
+            (base? != e).then_some((w, e))
         });
-        let names = mixed.then(|| {
-            sides.map(|s| {
-                s.list
-                    .map(|l| {
-                        l.entries
-                            .iter()
-                            .filter_map(|e| Some((e.name(s.src)?, e)))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            })
+        let names = sides.map(|s| {
+            s.list
+                .filter(|l| matches!(l.style, Style::Block { .. }))
+                .map(|l| {
+                    l.entries
+                        .iter()
+                        .filter_map(|e| Some((e.name(s.src)?, e)))
+                        .collect()
+                })
+                .unwrap_or_default()
         });
         Self {
             sides,
+            target: target.which,
             convention,
             converted,
-            names,
+            names: Some(names),
         }
     }
 
-    /// The break before `entry` (of side `from`) and each one inside it.
-    fn of(&self, from: Which, entry: &Entry) -> Vec<&'static str> {
-        let on = |side: &Side<'_>, e: &Entry| {
-            let mut v = vec![break_before(side.src, e.span.start)];
-            v.extend(line_breaks(&side.src[e.span.clone()]));
-            v
+    /// The ending of a block list's key line.
+    fn header(&self) -> Option<&'static str> {
+        self.rule(|s, l| break_at(s.src, l.header.end))
+    }
+
+    /// The ending of a flow list's last line.
+    fn flow_end(&self) -> Option<&'static str> {
+        self.names.as_ref()?;
+        self.rule(|s, l| break_at(s.src, l.region.end))
+    }
+
+    /// The three-way rule on the ending of a line of the list's frame, where
+    /// every side writes the list the same way; the target's ending where
+    /// not.
+    fn rule(
+        &self,
+        end: impl Fn(&Side<'_>, &KeyedList<'_>) -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        let [o, a, b] = self
+            .sides
+            .map(|s| s.list.map(|l| (s.style_kind(), end(s, l))));
+        let own = || {
+            let t = self.sides[self.target as usize];
+            t.list.and_then(|l| end(t, l))
         };
+        let (Some(o), Some(a), Some(b)) = (o, a, b) else {
+            return own();
+        };
+        if o.0 != a.0 || a.0 != b.0 {
+            return own();
+        }
+        taken(Some(&o.1), a.1, b.1, own())
+    }
+
+    /// The ending of each of the `count` lines of `entry` (of side `from`)
+    /// as rendered; `None` where its side wrote none (the end of the file).
+    fn of(&self, from: Which, entry: &Entry, count: usize) -> Vec<Option<&'static str>> {
         let side = self.sides[from as usize];
-        let Some(names) = &self.names else {
-            // No CR in any side's list: every break is `\n`.
-            return vec![
-                self.convention.as_str();
-                1 + side.src[entry.span.clone()].matches('\n').count()
-            ];
+        let block = matches!(side.list.map(|l| l.style), Some(Style::Block { .. }));
+        let Some(names) = self.names.as_ref().filter(|_| block) else {
+            // No CR in any side's list, or an entry re-synthesised from a
+            // flow list: its lines are new, in the list's convention.
+            return vec![Some(self.convention.as_str()); count];
         };
-        let own = on(side, entry);
+        let own = lines_of(side.src, entry);
         let name = entry.name(side.src);
         let all = [Which::Base, Which::Current, Which::Other].map(|w| {
+            if w == from {
+                return None;
+            }
             let s = self.sides[w as usize];
             name.and_then(|n| names[w as usize].get(n))
-                .filter(|_| matches!(s.list.map(|l| l.style), Some(Style::Block { .. })))
-                .map(|e| on(s, e))
-                .filter(|v| v.len() == own.len())
+                .map(|e| lines_of(s.src, e))
         });
-        if let [Some(o), Some(a), Some(b)] = &all {
-            return (0..own.len())
-                .map(|i| match pick(Some(&o[i]), &a[i], &b[i]) {
-                    Pick::Other => b[i],
-                    Pick::Current => a[i],
-                    Pick::Conflict => own[i],
-                })
-                .collect();
-        }
-        match self.converted {
-            Some((w, eol)) if w != from => vec![eol.as_str(); own.len()],
-            _ => own,
-        }
+        own.iter()
+            .map(|(id, mine)| {
+                let [o, a, b] = [Which::Base, Which::Current, Which::Other].map(|w| {
+                    if w == from {
+                        return Some(*mine);
+                    }
+                    all[w as usize]
+                        .as_ref()?
+                        .iter()
+                        .find(|(i, _)| i == id)
+                        .map(|(_, e)| *e)
+                });
+                match (o, a, b) {
+                    (_, Some(a), Some(b)) => taken(o.as_ref(), a, b, *mine),
+                    (None, ..) => match self.converted {
+                        Some((w, e)) if w != from => Some(e),
+                        _ => *mine,
+                    },
+                    _ => *mine,
+                }
+            })
+            .collect()
     }
 }
 
-/// The flow list with each conflicting entry taken from side `pick`. Each
-/// entry keeps the separator that followed it on its side (a comment after
-/// it, on its line, is its own: a Flux `$imagepolicy` marker).
+/// The three-way rule's pick, or `own` (the carrier's) where both sides
+/// changed it differently.
+fn taken<T: PartialEq + Copy>(base: Option<&T>, current: T, other: T, own: T) -> T {
+    match pick(base, &current, &other) {
+        Pick::Current => current,
+        Pick::Other => other,
+        Pick::Conflict => own,
+    }
+}
+
+/// Which line of an entry a line is, across sides: the one holding a field's
+/// key, or else the n-th line with this text (a comment, a blank line).
+#[derive(PartialEq, Eq)]
+enum LineId<'s> {
+    Field(&'s str),
+    Text(&'s str, usize),
+}
+
+/// Each line of a block entry with its ending.
+fn lines_of<'s>(src: &'s str, entry: &Entry) -> Vec<(LineId<'s>, Option<&'static str>)> {
+    let mut fields = entry.fields.iter().peekable();
+    let mut out: Vec<(LineId<'s>, Option<&'static str>)> = Vec::new();
+    let mut at = entry.span.start;
+    for line in src[entry.span.clone()].split('\n') {
+        let end = at + line.len();
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut key = None;
+        while let Some(f) = fields.next_if(|f| f.key_span().start <= end) {
+            key.get_or_insert(f.key(src));
+        }
+        let id = match key {
+            Some(key) => LineId::Field(key),
+            None => {
+                let seen = out
+                    .iter()
+                    .filter(|(id, _)| matches!(id, LineId::Text(t, _) if *t == line))
+                    .count();
+                LineId::Text(line, seen)
+            }
+        };
+        let eol = if line.len() < end - at {
+            Some("\r\n")
+        } else {
+            break_at(src, end)
+        };
+        out.push((id, eol));
+        at = end + 1;
+    }
+    out
+}
+
+/// The flow list with each conflicting entry taken from side `chosen`. What
+/// follows each entry (the separator, with a comment after the entry on its
+/// line: a Flux `$imagepolicy` marker) is the three-way rule's pick of what
+/// followed it on each side, else its own side's.
 fn flow_variant(
     plan: &Plan<'_>,
     sides: [&Side<'_>; 3],
     target: &Side<'_>,
     header: &str,
     trailer: &str,
-    pick: Which,
+    chosen: Which,
+    eol: Eol,
 ) -> String {
-    let list = target.list.expect("the target side has the list");
-    let first_sep = match list.entries.as_slice() {
-        [first, second, ..] => &target.src[first.span.end..second.span.start],
-        _ => ", ",
-    };
-    // Where a new line starts in a multi-line list: the break and indent.
-    let newline = first_sep.find('\n').map(|i| {
-        let i = if first_sep[..i].ends_with('\r') {
-            i - 1
-        } else {
-            i
-        };
-        &first_sep[i..]
-    });
+    // A new separator follows the layout of a list with two entries, the
+    // target's first: a lone entry shows none.
+    let first_sep = std::iter::once(target)
+        .chain(sides)
+        .filter_map(|s| {
+            match s
+                .list
+                .filter(|l| l.style == Style::Flow)?
+                .entries
+                .as_slice()
+            {
+                [first, second, ..] => Some(&s.src[first.span.end..second.span.start]),
+                _ => None,
+            }
+        })
+        .next()
+        .unwrap_or(", ");
+    // The indentation of a new line in a multi-line list.
+    let indent = first_sep.find('\n').map(|i| &first_sep[i + 1..]);
     let trailer_rest = &trailer[first_line(trailer).len()..];
-    let items: Vec<(String, Follow<'_>)> = plan
+    let names = sides.map(|s| {
+        s.list.filter(|l| l.style == Style::Flow).map(|l| {
+            l.entries
+                .iter()
+                .filter_map(|e| Some((e.name(s.src)?, e)))
+                .collect::<HashMap<_, _>>()
+        })
+    });
+    // The separator and the ending of the entry's line, each by the rule.
+    let follows = |from: Which, entry: &Entry| {
+        let own = follower(sides[from as usize], entry);
+        let name = entry.name(sides[from as usize].src);
+        let [o, a, b] = [Which::Base, Which::Current, Which::Other].map(|w| {
+            let e = names[w as usize].as_ref()?.get(name?)?;
+            Some(follower(sides[w as usize], e))
+        });
+        let (Some(a), Some(b)) = (a, b) else {
+            return own;
+        };
+        let o = o.as_ref();
+        (
+            taken(o.map(|o| &o.0), a.0, b.0, own.0),
+            taken(o.map(|o| &o.1), a.1, b.1, own.1),
+        )
+    };
+    let items: Vec<(String, (Follow<'_>, Option<&str>))> = plan
         .entries
         .iter()
         .filter_map(|(_, planned)| {
             let from = match planned {
                 Planned::Clean { carrier, .. } => *carrier,
-                Planned::Conflict { .. } => pick,
+                Planned::Conflict { .. } => chosen,
             };
-            let text = text_of(planned, sides, target, pick)?;
-            let entry = version(planned, pick)?;
-            Some((text, follower(sides[from as usize], entry)))
+            let text = text_of(planned, sides, target, chosen)?;
+            let entry = version(planned, chosen)?;
+            Some((text, follows(from, entry)))
         })
         .collect();
+    // The trailer after the last entry's line, that line's ending first.
+    let close = |out: &mut String, end: Option<&str>| match trailer_rest
+        .strip_prefix("\r\n")
+        .or_else(|| trailer_rest.strip_prefix('\n'))
+    {
+        Some(after) => {
+            out.push_str(end.unwrap_or(&trailer_rest[..trailer_rest.len() - after.len()]));
+            out.push_str(after);
+        }
+        None => out.push_str(trailer_rest),
+    };
     let mut out = String::from(header);
-    for (i, (text, follow)) in items.iter().enumerate() {
+    for (i, (text, (follow, end))) in items.iter().enumerate() {
         out.push_str(text);
         let last = i + 1 == items.len();
-        match (*follow, last, newline) {
-            (Follow::Sep(sep), false, _) => out.push_str(sep),
-            (Follow::Sep(sep), true, _) => {
-                out.push_str(comment(first_line(sep)));
-                out.push_str(trailer_rest);
+        match (*follow, last, indent) {
+            (Follow::Sep { line, indent }, false, _) => {
+                out.push_str(line);
+                if let Some(indent) = indent {
+                    out.push_str(end.unwrap_or(eol.as_str()));
+                    out.push_str(indent);
+                }
             }
-            (Follow::Tail(tail), false, Some(newline)) => {
+            (Follow::Sep { line, indent }, true, _) => {
+                // A comment ends its line: a separator on one line has none.
+                if indent.is_some() {
+                    out.push_str(comment(line));
+                }
+                close(&mut out, *end);
+            }
+            (Follow::Tail(tail), false, Some(indent)) => {
                 out.push(',');
                 out.push_str(comment(tail));
-                out.push_str(newline);
+                out.push_str(end.unwrap_or(eol.as_str()));
+                out.push_str(indent);
             }
             (Follow::Tail(_), false, None) => out.push_str(first_sep),
             (Follow::Tail(tail), true, _) => {
                 out.push_str(tail);
-                out.push_str(trailer_rest);
+                close(&mut out, *end);
             }
         }
     }
@@ -423,25 +617,60 @@ fn flow_variant(
     out
 }
 
-/// What follows a flow entry on its side: the separator to the next entry,
-/// or for the last, the rest of its line (before the trailer's line break).
-#[derive(Clone, Copy)]
+/// What follows a flow entry on its side, less the break that ends its line
+/// (which [`follower`] gives apart, as a line's ending is the line's).
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Follow<'s> {
-    Sep(&'s str),
+    /// To the next entry: the rest of this entry's line, and the next line's
+    /// indentation when the next entry is on a later line.
+    Sep {
+        line: &'s str,
+        indent: Option<&'s str>,
+    },
+    /// The last entry: the rest of its line, before the trailer's break.
     Tail(&'s str),
 }
 
-fn follower<'s>(side: &Side<'s>, entry: &Entry) -> Follow<'s> {
+/// What follows `entry` on `side`, and the ending of its line where it ends
+/// before the next entry or the trailer's last line.
+fn follower<'s>(side: &Side<'s>, entry: &Entry) -> (Follow<'s>, Option<&'static str>) {
     let Some(list) = side.list.filter(|l| l.style == Style::Flow) else {
-        return Follow::Tail("");
+        return (Follow::Tail(""), None);
     };
     let at = list
         .entries
         .binary_search_by_key(&entry.span.start, |e| e.span.start)
         .ok();
+    let split = |text: &'s str| {
+        let i = text.find('\n')?;
+        let crlf = text[..i].ends_with('\r');
+        let line = &text[..i - usize::from(crlf)];
+        Some((line, &text[i + 1..], if crlf { "\r\n" } else { "\n" }))
+    };
     match at.and_then(|i| list.entries.get(i + 1)) {
-        Some(next) => Follow::Sep(&side.src[entry.span.end..next.span.start]),
-        None => Follow::Tail(first_line(&side.src[list.trailer.clone()])),
+        Some(next) => {
+            let sep = &side.src[entry.span.end..next.span.start];
+            match split(sep) {
+                Some((line, indent, end)) => (
+                    Follow::Sep {
+                        line,
+                        indent: Some(indent),
+                    },
+                    Some(end),
+                ),
+                None => (
+                    Follow::Sep {
+                        line: sep,
+                        indent: None,
+                    },
+                    None,
+                ),
+            }
+        }
+        None => match split(&side.src[list.trailer.clone()]) {
+            Some((line, _, end)) => (Follow::Tail(line), Some(end)),
+            None => (Follow::Tail(""), None),
+        },
     }
 }
 
@@ -590,12 +819,15 @@ fn synthesize(
     }
 }
 
-/// The line break just before `at` (a line start).
-fn break_before(src: &str, at: usize) -> &'static str {
-    if src[..at].ends_with("\r\n") {
-        "\r\n"
+/// The line break at `at` (a line's end), if there is one.
+fn break_at(src: &str, at: usize) -> Option<&'static str> {
+    let rest = &src.as_bytes()[at..];
+    if rest.starts_with(b"\r\n") {
+        Some("\r\n")
+    } else if rest.starts_with(b"\n") {
+        Some("\n")
     } else {
-        "\n"
+        None
     }
 }
 

@@ -1385,11 +1385,7 @@ fn resolve(src: &str, kind: u8, at: usize, side: usize, k: usize) -> Option<Edit
                     // Where entries have lines of their own, so does this one.
                     let line_start = src[..last.start].rfind('\n').map_or(0, |i| i + 1);
                     let before = &src[line_start..last.start];
-                    // KNOWN: after a lone entry the merge writes `, ` whatever
-                    // the side wrote (fixtures/merge/flow_single_entry_other_appends_on_its_own_line
-                    // fails); drop `n > 1` once it passes.
-                    let sep = if n > 1 && before.trim().is_empty() && line_start > list.header.start
-                    {
+                    let sep = if before.trim().is_empty() && line_start > list.header.start {
                         let eol = if src[..line_start].ends_with("\r\n") {
                             "\r\n"
                         } else {
@@ -1451,22 +1447,8 @@ fn resolve(src: &str, kind: u8, at: usize, side: usize, k: usize) -> Option<Edit
             }
         }
         _ => {
-            // KNOWN: a flip of the `images:` line alone reads as a whole-list
-            // conversion (fixtures/merge/header_line_ending_flip_is_not_a_list_conversion
-            // fails); drop this exclusion once it passes.
-            // KNOWN, too: the break after an entry's last line moves to a line
-            // the other side adds there (fixtures/merge/
-            // line_ending_of_an_entrys_last_line_stays_on_that_line fails), and
-            // a flow list's separators come from the current side's layout,
-            // so a flipped break inside a flow list lands on other lines.
-            let header = lines.iter().position(|l| l.contains(&list.header.start));
-            let known = |i: usize| {
-                Some(i) == header
-                    || list.entries.iter().any(|e| lines[i].contains(&e.span.end))
-                    || flow && lines[i].start < list.region.end && list.region.start < lines[i].end
-            };
             let broken: Vec<usize> = (0..lines.len())
-                .filter(|&i| src[lines[i].clone()].ends_with('\n') && !known(i))
+                .filter(|&i| src[lines[i].clone()].ends_with('\n'))
                 .collect();
             let l = *broken.get(at % broken.len().max(1))?;
             let r = lines[l].clone();
