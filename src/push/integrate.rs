@@ -126,7 +126,11 @@ fn describe(git: &Git, sha: String, parents: usize) -> anyhow::Result<Commit> {
 /// `sha`: the same files changed, each with the same mode and, byte for
 /// byte, the same content. Anything less and reapplying would lose part of
 /// the commit (issue 12: a label added in the same file vanished).
-fn edits_are_the_whole_change(git: &Git, sha: &str, edits: &[Edit]) -> anyhow::Result<bool> {
+pub(crate) fn edits_are_the_whole_change(
+    git: &Git,
+    sha: &str,
+    edits: &[Edit],
+) -> anyhow::Result<bool> {
     // `-z` keeps paths raw: `:<mode> <mode> <blob> <blob> <status>\0<path>\0`.
     let out = git.output([
         "diff-tree",
@@ -332,6 +336,27 @@ fn carried_over(git: &Git, onto: &str, group: &[Commit]) -> anyhow::Result<Vec<R
         });
     }
     Ok(out)
+}
+
+/// Redoes a queued job's commits on HEAD, one commit each (author, message
+/// and trailers kept), for the combining push. On a conflict HEAD and the
+/// work tree are put back as they were, and the entry is not carried.
+pub fn carry(
+    git: &Git,
+    root: &Path,
+    commits: &[Commit],
+    no_downgrade: bool,
+) -> anyhow::Result<Result<Integrated, Conflict>> {
+    let before = git.run(["rev-parse", "HEAD"])?;
+    let mut done = Integrated::default();
+    for commit in commits {
+        if let Err(conflict) = redo(git, root, commit, no_downgrade, &mut done)? {
+            git.run(["reset", "-q", "--hard", &before])?;
+            return Ok(Err(conflict));
+        }
+    }
+    done.head = git.run(["rev-parse", "HEAD"])?;
+    Ok(Ok(done))
 }
 
 /// Redoes one commit's recorded edits on HEAD and commits them with the
