@@ -312,6 +312,24 @@ struct Combine {
     mine: Option<(String, String)>,
 }
 
+impl Combine {
+    /// Whether our queue ref is in the queue as last fetched.
+    fn still_queued(&self, git: &Git) -> bool {
+        let Some((mine, _)) = &self.mine else {
+            return false;
+        };
+        let id = mine
+            .trim_start_matches("refs/heads/")
+            .trim_start_matches(&self.prefix);
+        git.succeeds([
+            "rev-parse",
+            "-q",
+            "--verify",
+            &format!("{}{id}", queue::LOCAL),
+        ])
+    }
+}
+
 /// The state the rounds share.
 struct Pusher<'a> {
     opts: &'a Options,
@@ -365,6 +383,9 @@ impl Pusher<'_> {
                     self.calls += ensure_merge_base(git, remote, refspec, tip, repo)?;
                 }
                 let commits = integrate::local_commits(git, tip, &repo.head, &mut self.seen)?;
+                if let Some(lost) = self.defer(tip)? {
+                    return Ok(lost);
+                }
                 if let Some(c) = &self.combine {
                     let mine = c.mine.as_ref().map(|(r, _)| r.as_str());
                     entries =
@@ -588,6 +609,36 @@ impl Pusher<'_> {
         }
     }
 
+    /// A queued job lets the jobs queued before it push and carry it, rather
+    /// than build and push a carry of the whole queue that most likely
+    /// loses: with every queued job carrying, each round's work grows with
+    /// the queue and the jobs crowd the CPU and the server. It waits only on
+    /// jobs queued less than [`queue::LEAD`] ago, so a crashed one holds no
+    /// one up for long. Carried or clashing, we still find out: the round
+    /// after the wait reads the branch and the queue again.
+    fn defer(&mut self, tip: &str) -> anyhow::Result<Option<Round>> {
+        let git = self.restore.git;
+        let Some(c) = &self.combine else {
+            return Ok(None);
+        };
+        let Some((mine, _)) = &c.mine else {
+            return Ok(None);
+        };
+        if !c.still_queued(git) {
+            return Ok(None);
+        }
+        let ahead = queue::leaders(git, &c.prefix, mine)?;
+        if ahead == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Round::Lost(Lost {
+            transient: false,
+            reason: format!("queued behind {ahead} job(s) that push for us; waiting to be carried"),
+            tip: Some(tip.to_owned()),
+            work: Integrated::default(),
+        })))
+    }
+
     /// Ends the round when our commits are on the branch, carried by another
     /// job, or when they clash with a queued job's (exit 4 for both owners).
     fn carried_or_clashed(
@@ -601,40 +652,31 @@ impl Pusher<'_> {
         let Some(c) = &mut self.combine else {
             return Ok(None);
         };
-        if let Some((mine, _)) = &c.mine {
-            let id = mine
-                .trim_start_matches("refs/heads/")
-                .trim_start_matches(&c.prefix);
-            let still_queued = git.succeeds([
-                "rev-parse",
-                "-q",
-                "--verify",
-                &format!("{}{id}", queue::LOCAL),
-            ]);
-            if !still_queued {
-                if let Some(by) = queue::carried(git, tip, &repo.head, commits)? {
-                    c.mine = None;
-                    self.restore.finish(tip)?;
-                    eprintln!(
-                        "kustomerge push: carried: {} (committed by {}) holds our edits on {remote}/{branch}, which is at {}; nothing left to do",
-                        short(&by.commit),
-                        by.committer,
-                        short(tip)
-                    );
-                    let mut end =
-                        End::new(Status::Carried, Some(tip.to_owned()), Integrated::default());
-                    end.carried_by = Some(by);
-                    return Ok(Some(end));
-                }
-                // Deleted without our edits landing as a commit of their own:
-                // they were already there, skipped by the carrier's
-                // --no-downgrade, or the ref expired under a shorter budget.
-                // Our own round judges them now.
-                eprintln!(
-                    "kustomerge push: our queue ref {mine} is gone and no commit on {remote}/{branch} carries our edits; going on without it"
-                );
+        if let Some((mine, _)) = &c.mine
+            && !c.still_queued(git)
+        {
+            if let Some(by) = queue::carried(git, tip, &repo.head, commits)? {
                 c.mine = None;
+                self.restore.finish(tip)?;
+                eprintln!(
+                    "kustomerge push: carried: {} (committed by {}) holds our edits on {remote}/{branch}, which is at {}; nothing left to do",
+                    short(&by.commit),
+                    by.committer,
+                    short(tip)
+                );
+                let mut end =
+                    End::new(Status::Carried, Some(tip.to_owned()), Integrated::default());
+                end.carried_by = Some(by);
+                return Ok(Some(end));
             }
+            // Deleted without our edits landing as a commit of their own:
+            // they were already there, skipped by the carrier's
+            // --no-downgrade, or the ref expired under a shorter budget.
+            // Our own round judges them now.
+            eprintln!(
+                "kustomerge push: our queue ref {mine} is gone and no commit on {remote}/{branch} carries our edits; going on without it"
+            );
+            c.mine = None;
         }
         let clashes = queue::clashes(commits, entries, c.started, self.opts.same_image);
         if clashes.is_empty() {
@@ -720,11 +762,17 @@ impl Pusher<'_> {
                 );
             }
         }
-        for entry in queue::carriable(commits, entries, self.opts.same_image) {
-            let queue::Kind::Live(theirs) = &entry.kind else {
-                continue;
-            };
-            match integrate::carry(git, &repo.root, theirs, self.opts.no_downgrade)? {
+        let carriable = queue::carriable(commits, entries, self.opts.same_image);
+        let jobs: Vec<&[integrate::Commit]> = carriable
+            .iter()
+            .map(|e| match &e.kind {
+                queue::Kind::Live(theirs) => theirs.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let results = integrate::carry_all(git, &repo.root, &jobs, self.opts.no_downgrade)?;
+        for (entry, result) in carriable.into_iter().zip(results) {
+            match result {
                 Ok(done) => {
                     work.head = done.head;
                     out.deletions
@@ -1228,6 +1276,25 @@ impl Scratch {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("could not create {}", dir.display()))?;
         Ok(Self(dir))
+    }
+
+    /// A scratch directory for copies that are only read back, in memory
+    /// (`/dev/shm`) where there is one. The setters fsync every file they
+    /// write, as the user's files deserve; on a disk-backed temp dir that is
+    /// ~10 ms a copy, and a combining push proves and redoes two copies per
+    /// queued job each round. Falls back to [`Scratch::new`].
+    pub fn in_memory(what: &str) -> anyhow::Result<Self> {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = shm.join(format!("kustomerge-{what}-{}-{nanos}", std::process::id()));
+            if std::fs::create_dir(&dir).is_ok() {
+                return Ok(Self(dir));
+            }
+        }
+        Self::new(what)
     }
 
     /// The directory.

@@ -74,6 +74,37 @@ pub fn refspec(prefix: &str) -> String {
     format!("+refs/heads/{prefix}*:{LOCAL}*")
 }
 
+/// How long a queued job is trusted to be alive and pushing for the jobs
+/// queued after it (see [`leaders`]). A round takes well under a second
+/// against a 150 ms server; past this the job is presumed stuck or gone,
+/// and the ones behind it push for themselves (its edits are still carried).
+pub const LEAD: Duration = Duration::from_secs(10);
+
+/// How many live entries were queued before ours (`mine`, a remote ref) and
+/// less than [`LEAD`] ago: the jobs that are pushing and will carry ours.
+/// Read from the names and subjects alone, without describing any commit,
+/// so that a job waiting to be carried spends next to nothing per round.
+pub fn leaders(git: &Git, prefix: &str, mine: &str) -> anyhow::Result<usize> {
+    let Some(my_at) = queued_at(mine.rsplit('/').next().unwrap_or_default()) else {
+        return Ok(0);
+    };
+    let listed = git.run(["for-each-ref", "--format=%(refname)%09%(subject)", LOCAL])?;
+    let now = now();
+    Ok(listed
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(local, subject)| {
+            let id = local.trim_start_matches(LOCAL);
+            let remote = format!("refs/heads/{prefix}{id}");
+            !subject.starts_with(WITHDRAWN)
+                && queued_at(id).is_some_and(|at| {
+                    now.saturating_sub(at) <= LEAD.as_secs()
+                        && (at, remote.as_str()) < (my_at, mine)
+                })
+        })
+        .count())
+}
+
 /// One thing a recorded edit sets: an image or a replica entry in one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
@@ -171,15 +202,16 @@ pub fn read(
 ) -> anyhow::Result<Vec<Entry>> {
     let listed = git.run([
         "for-each-ref",
-        "--format=%(refname)%09%(objectname)%09%(subject)%09%(committerdate:unix)",
+        "--format=%(refname)%09%(objectname)%09%(parent)%09%(committerdate:unix)%09%(subject)",
         LOCAL,
     ])?;
     let now = now();
-    let mut entries = Vec::new();
+    // (remote ref, sha, queued at, withdrawn at, the head whose commits count)
+    let mut listed_entries = Vec::new();
     for line in listed.lines() {
-        let mut f = line.splitn(4, '\t');
-        let (Some(local), Some(sha), Some(subject), Some(date)) =
-            (f.next(), f.next(), f.next(), f.next())
+        let mut f = line.splitn(5, '\t');
+        let (Some(local), Some(sha), Some(parent), Some(date), Some(subject)) =
+            (f.next(), f.next(), f.next(), f.next(), f.next())
         else {
             continue;
         };
@@ -193,25 +225,43 @@ pub fn read(
         let Some(at) = queued_at(id) else {
             continue;
         };
-        let kind = if now.saturating_sub(at) > budget.as_secs() {
-            Kind::Stale
-        } else if subject.starts_with(WITHDRAWN) {
-            let parent = git.run(["rev-parse", &format!("{sha}^")])?;
-            Kind::Withdrawn {
-                at: date.parse().unwrap_or(at),
-                commits: integrate::local_commits(git, tip, &parent, seen)?,
-            }
-        } else {
-            let commits = integrate::local_commits(git, tip, sha, seen)?;
-            match commits.iter().find(|c| c.merge || c.edits.is_none()) {
-                _ if commits.is_empty() => Kind::Landed,
-                Some(c) => Kind::Unprovable(format!("{} {}", short(&c.sha), c.subject)),
-                None => Kind::Live(commits),
+        let stale = now.saturating_sub(at) > budget.as_secs();
+        let withdrawn = subject.starts_with(WITHDRAWN);
+        let head = if withdrawn { parent } else { sha };
+        listed_entries.push((
+            remote_ref,
+            sha.to_owned(),
+            at,
+            (withdrawn && !stale).then(|| date.parse().unwrap_or(at)),
+            (!stale).then(|| head.to_owned()),
+        ));
+    }
+    // Every entry's commits in one batch (see `integrate::commits_of`).
+    let heads: Vec<&str> = listed_entries
+        .iter()
+        .filter_map(|e| e.4.as_deref())
+        .collect();
+    let mut described = integrate::commits_of(git, tip, &heads, seen)?.into_iter();
+    let mut entries = Vec::new();
+    for (remote_ref, sha, at, withdrawn, head) in listed_entries {
+        let kind = match (head, withdrawn) {
+            (None, _) => Kind::Stale,
+            (Some(_), Some(at)) => Kind::Withdrawn {
+                at,
+                commits: described.next().unwrap_or_default(),
+            },
+            (Some(_), None) => {
+                let commits = described.next().unwrap_or_default();
+                match commits.iter().find(|c| c.merge || c.edits.is_none()) {
+                    _ if commits.is_empty() => Kind::Landed,
+                    Some(c) => Kind::Unprovable(format!("{} {}", short(&c.sha), c.subject)),
+                    None => Kind::Live(commits),
+                }
             }
         };
         entries.push(Entry {
             remote_ref,
-            sha: sha.to_owned(),
+            sha,
             queued_at: at,
             kind,
         });
