@@ -271,8 +271,8 @@ pub struct DemoArgs {
     /// Also run the jobs one at a time (the serialised baseline).
     #[arg(long)]
     pub serial: bool,
-    /// Milliseconds added to every call to the remote (fetch, push, ls-remote), as over a network.
-    #[arg(long, default_value_t = 0, value_name = "MS")]
+    /// Milliseconds added to every call to the remote (fetch, push, ls-remote), as a hosted remote's round trip; 0 for raw local disk.
+    #[arg(long, default_value_t = 150, value_name = "MS")]
     pub latency: u64,
 }
 

@@ -167,6 +167,11 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         queued_as: None,
     };
     let report = pusher.rounds(started, &mut rng);
+    if report.is_err() {
+        // We exit with an error: a queued commit must not land after that.
+        // Best effort; failing that, the entry expires with the budget.
+        let _ = pusher.withdraw();
+    }
     queue::clear_local(&git);
     report
 }
@@ -518,6 +523,11 @@ impl Pusher<'_> {
         // Queue refs were part of a refused push: the host may refuse the
         // prefix rather than our branch; the loop without them will tell.
         if let (Verdict::Refused(reason), false) = (verdict, combining.deletions.is_empty()) {
+            // Racing alone from now on, we must not leave our entry for
+            // someone else to carry after we have given our own answer.
+            if let Some(end) = self.withdraw()? {
+                return Ok(Round::Over(end));
+            }
             self.fall_back(reason);
             return Ok(Round::Lost(Lost {
                 transient: false,

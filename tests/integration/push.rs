@@ -358,6 +358,22 @@ fn demo_races_both_pipelines_and_prints_the_table() {
         table.contains("| lost updates (tag not in final file) |"),
         "{table}"
     );
+    // The combining push and the loop without it, side by side, with the
+    // server calls the wrappers counted (a clone and a fetch at the least).
+    assert!(
+        table.contains("| kustomerge push | kustomerge push --no-combine |"),
+        "{table}"
+    );
+    let calls = table
+        .lines()
+        .find(|l| l.starts_with("| server calls per job |"))
+        .unwrap_or_else(|| panic!("no calls row: {table}"));
+    let counts: Vec<f64> = calls
+        .split('|')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 3, "{calls}");
+    assert!(counts.iter().all(|&c| c >= 2.0), "{calls}");
 }
 
 /// Issue 12, item 1: `set-image --commit` commits the whole file, so an edit
