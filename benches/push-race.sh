@@ -22,16 +22,8 @@ cd "$(dirname "$0")/.."
 
 layout=${1:-block}
 sizes=${SIZES:-5 10 20 40}
-cargo build --release --quiet
-bin=target/release/kustomerge
-
-# The cell in row $2 (landed, wall seconds, ...) and column $3 (3 = plain git,
-# 4 = kustomerge, 5 = kustomerge --no-combine, 6 = serialised) of the demo's
-# table in $1.
-cell() {
-    awk -F'|' -v row="$2" -v col="$3" \
-        '{ key = $2; gsub(/^ +| +$/, "", key) } key == row { v = $col; gsub(/ /, "", v); print v }' <<<"$1"
-}
+# shellcheck source=benches/demo-table.sh
+source benches/demo-table.sh
 
 echo "git $(git --version | cut -d' ' -f3), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $layout layout"
 echo

@@ -24,15 +24,8 @@ cd "$(dirname "$0")/.."
 
 latency=${LATENCY:-150}
 sizes=${SIZES:-10 20 40 80}
-cargo build --release --quiet
-bin=target/release/kustomerge
-
-# The cell in row $2 and column $3 of the demo's table in $1
-# (3 = plain git, 4 = kustomerge push, 5 = --no-combine, 6 = serial).
-cell() {
-    awk -F'|' -v row="$2" -v col="$3" \
-        '{ key = $2; gsub(/^ +| +$/, "", key) } key == row { v = $col; gsub(/ /, "", v); print v }' <<<"$1"
-}
+# shellcheck source=benches/demo-table.sh
+source benches/demo-table.sh
 
 echo "git $(git --version | cut -d' ' -f3), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), ${latency} ms per server call"
 echo
