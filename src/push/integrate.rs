@@ -78,7 +78,7 @@ pub fn local_commits(
 /// For each of `heads`, its commits not in `tip`'s history, oldest first.
 /// However many heads (a combining push reads one per queued job), it takes
 /// one `rev-list` and, for commits not yet in `seen`, one process per step
-/// of [`describe_all`]: at 40 jobs, per-commit calls would be hundreds of
+/// of `describe_all`: at 40 jobs, per-commit calls would be hundreds of
 /// processes in the window where the push races everyone else.
 pub fn commits_of(
     git: &Git,

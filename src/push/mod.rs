@@ -16,6 +16,18 @@
 //!    fails transiently is retried the same way;
 //! 4. back off with full jitter ([`backoff`]) and go back to 1.
 //!
+//! **Combining** (the default; `--no-combine` is the loop above alone).
+//! With every landed push invalidating every other job's work, N jobs need
+//! about N/2 rounds each and the server sees O(N²) calls. So a job that
+//! loses a race publishes its commit, unchanged, to a queue ref of its own
+//! (`refs/heads/<prefix><unix time>-<random>`), and step 1 fetches the queue
+//! with the branch in the same call. Whoever wins a push lands, with its own
+//! commits, every queued job's recorded edits not yet there, one commit per
+//! job, and deletes the refs it carried in the same `--atomic` push, each
+//! under a lease; a queued job finds its commit on the branch and ends
+//! `carried`. What may be carried, what clashes and what is stale is decided
+//! in [`queue`]; a host that refuses the prefix gets the loop alone.
+//!
 //! **Driver activation.** `push` needs no config in the clone: every git call
 //! carries `-c merge.kustomize.driver=<this binary> merge ...` and an
 //! attributes file of its own through `-c core.attributesFile=...`. That file
