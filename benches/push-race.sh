@@ -5,7 +5,7 @@
 #   - kustomerge: `kustomerge set-image --commit` + `kustomerge push`
 #   - plain git:  text replace, commit, push; on rejection `git pull --rebase`
 #                 and push again, up to 5 retries (the usual hand-written loop)
-#   - serialised: the plain-git pipeline, one job at a time (what a CI
+#   - serialised: the kustomerge pipeline, one job at a time (what a CI
 #                 concurrency group or a resource lock gives you)
 #
 # Each job "builds" for a random 0-1 s first. The races themselves are
@@ -15,21 +15,15 @@
 # Usage: benches/push-race.sh [LAYOUT]      LAYOUT: block (default) or flow
 #        SIZES="5 10" benches/push-race.sh  to pick the job counts
 # Compare rows with each other, not with real CI: a local bare repo has no
-# network latency, and all jobs share this machine's cores.
+# network latency, and all jobs share this machine's cores. With latency,
+# and `push --no-combine` beside the combining push: benches/push-scale.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 layout=${1:-block}
 sizes=${SIZES:-5 10 20 40}
-cargo build --release --quiet
-bin=target/release/kustomerge
-
-# The cell in row $2 (landed, wall seconds, ...) and column $3 (3 = plain git,
-# 4 = kustomerge, 5 = serialised) of the demo's table in $1.
-cell() {
-    awk -F'|' -v row="$2" -v col="$3" \
-        '{ key = $2; gsub(/^ +| +$/, "", key) } key == row { v = $col; gsub(/ /, "", v); print v }' <<<"$1"
-}
+# shellcheck source=benches/demo-table.sh
+source benches/demo-table.sh
 
 echo "git $(git --version | cut -d' ' -f3), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $layout layout"
 echo
@@ -37,7 +31,7 @@ echo "| jobs | kustomerge: landed | wall s | retries | plain git: landed | wall 
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for n in $sizes; do
     # The demo exits non-zero when a kustomerge job fails; the row shows it.
-    table=$("$bin" demo --jobs "$n" --layout "$layout" --serial 2>/dev/null || true)
+    table=$("$bin" demo --jobs "$n" --layout "$layout" --latency 0 --serial 2>/dev/null || true)
     if [[ -z $(cell "$table" landed 4) ]]; then
         echo "| $n | demo failed | | | | | | | |"
         continue
@@ -45,5 +39,5 @@ for n in $sizes; do
     echo "| $n | $(cell "$table" landed 4) | $(cell "$table" "wall seconds" 4) | $(cell "$table" retries 4)" \
         "| $(cell "$table" landed 3) | $(cell "$table" "wall seconds" 3)" \
         "| $(cell "$table" "lost updates (tag not in final file)" 3)" \
-        "| $(cell "$table" landed 5) | $(cell "$table" "wall seconds" 5) |"
+        "| $(cell "$table" landed 6) | $(cell "$table" "wall seconds" 6) |"
 done

@@ -222,6 +222,12 @@ pub struct PushArgs {
     /// Print one JSON object describing the outcome on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Don't combine: race alone instead of queueing after a lost race and carrying others' queued edits.
+    #[arg(long)]
+    pub no_combine: bool,
+    /// Where queued commits wait, under refs/heads/ (one branch per job).
+    #[arg(long, default_value = "kustomerge/queue/", value_name = "PREFIX")]
+    pub queue_prefix: String,
 }
 
 /// Arguments of `doctor`.
@@ -292,6 +298,9 @@ pub struct DemoArgs {
     /// Also run the jobs one at a time (the serialised baseline).
     #[arg(long)]
     pub serial: bool,
+    /// Milliseconds added to every call to the remote (fetch, push, ls-remote), as a hosted remote's round trip; 0 for raw local disk.
+    #[arg(long, default_value_t = 150, value_name = "MS")]
+    pub latency: u64,
 }
 
 /// Arguments of `completions`.

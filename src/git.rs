@@ -86,6 +86,39 @@ impl Git {
             .with_context(|| format!("could not run {cmd:?}; is git installed and on PATH?"))
     }
 
+    /// Runs git with `input` on stdin (`--stdin` and `--batch` modes, which
+    /// answer for many objects in one process) and requires success; returns
+    /// the raw stdout.
+    pub fn run_with_input<I, S>(&self, args: I, input: &[u8]) -> anyhow::Result<Vec<u8>>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let mut cmd = self.command(&args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("could not run {cmd:?}; is git installed and on PATH?"))?;
+        // Written from a thread: git may fill its stdout pipe before it has
+        // read all of stdin, and then both sides would wait for ever.
+        let mut stdin = child.stdin.take().context("git's stdin was not piped")?;
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output()?;
+        let written = writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread writing to git panicked"))?;
+        if !out.status.success() {
+            return Err(failed(&args, &out));
+        }
+        written.context("could not write to git's stdin")?;
+        Ok(out.stdout)
+    }
+
     /// Runs git, requires success, and returns stdout with the final newline trimmed.
     pub fn run<I, S>(&self, args: I) -> anyhow::Result<String>
     where
@@ -95,15 +128,7 @@ impl Git {
         let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
         let out = self.output(&args)?;
         if !out.status.success() {
-            bail!(
-                "git {} failed ({}): {}",
-                args.iter()
-                    .map(|a| a.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            return Err(failed(&args, &out));
         }
         let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
         while s.ends_with('\n') || s.ends_with('\r') {
@@ -213,6 +238,20 @@ impl Git {
             ),
         }
     }
+}
+
+/// The error for a git run that failed: the command line, its status and
+/// what it said.
+fn failed(args: &[std::ffi::OsString], out: &Output) -> anyhow::Error {
+    anyhow::anyhow!(
+        "git {} failed ({}): {}",
+        args.iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
 }
 
 /// The result of `git merge-file -p`.

@@ -24,6 +24,8 @@ pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
         no_downgrade: args.no_downgrade,
         same_image: args.same_image,
         exe: std::env::current_exe().context("could not find the kustomerge binary's own path")?,
+        combine: !args.no_combine,
+        queue_prefix: queue_prefix(&args.queue_prefix)?,
     };
     match push::run(&opts) {
         Ok(report) => {
@@ -42,6 +44,21 @@ pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
             Err(err)
         }
     }
+}
+
+/// The queue prefix as a path under `refs/heads/` ending in `/`. A name git
+/// would refuse is a usage error here, not a failed push halfway.
+fn queue_prefix(given: &str) -> anyhow::Result<String> {
+    let trimmed = given.trim_start_matches("refs/heads/").trim_matches('/');
+    let ok = !trimmed.is_empty()
+        && crate::git::Git::new()
+            .succeeds(["check-ref-format", &format!("refs/heads/{trimmed}/x")]);
+    if !ok {
+        anyhow::bail!(
+            "--queue-prefix {given:?} is not a usable branch path (e.g. kustomerge/queue/)"
+        );
+    }
+    Ok(format!("{trimmed}/"))
 }
 
 /// Prints the one JSON object. The push has happened by then, so its exit

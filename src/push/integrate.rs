@@ -70,32 +70,140 @@ pub fn local_commits(
     head: &str,
     seen: &mut HashMap<String, Commit>,
 ) -> anyhow::Result<Vec<Commit>> {
-    let list = git.run([
-        "rev-list",
-        "--reverse",
-        "--topo-order",
-        "--parents",
-        &format!("{tip}..{head}"),
-    ])?;
-    list.lines()
+    Ok(commits_of(git, tip, &[head], seen)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// For each of `heads`, its commits not in `tip`'s history, oldest first.
+/// However many heads (a combining push reads one per queued job), it takes
+/// one `rev-list` and, for commits not yet in `seen`, one process per step
+/// of `describe_all`: at 40 jobs, per-commit calls would be hundreds of
+/// processes in the window where the push races everyone else.
+pub fn commits_of(
+    git: &Git,
+    tip: &str,
+    heads: &[&str],
+    seen: &mut HashMap<String, Commit>,
+) -> anyhow::Result<Vec<Vec<Commit>>> {
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = vec![
+        "rev-list".to_owned(),
+        "--reverse".to_owned(),
+        "--topo-order".to_owned(),
+        "--parents".to_owned(),
+        format!("^{tip}"),
+    ];
+    args.extend(heads.iter().map(|h| (*h).to_owned()));
+    let list = git.run(&args)?;
+    let order: Vec<(String, Vec<String>)> = list
+        .lines()
         .map(|line| {
-            let mut shas = line.split(' ');
-            let sha = shas.next().unwrap_or_default().to_owned();
-            let parents = shas.count();
-            if let Some(known) = seen.get(&sha) {
-                return Ok(known.clone());
+            let mut shas = line.split(' ').map(str::to_owned);
+            let sha = shas.next().unwrap_or_default();
+            (sha, shas.collect())
+        })
+        .collect();
+    let unknown: Vec<(&str, usize)> = order
+        .iter()
+        .filter(|(sha, _)| !seen.contains_key(sha))
+        .map(|(sha, parents)| (sha.as_str(), parents.len()))
+        .collect();
+    for commit in describe_all(git, &unknown)? {
+        seen.insert(commit.sha.clone(), commit);
+    }
+    let parents: HashMap<&str, &[String]> = order
+        .iter()
+        .map(|(sha, p)| (sha.as_str(), p.as_slice()))
+        .collect();
+    heads
+        .iter()
+        .map(|head| {
+            // What `tip..head` lists: the head's ancestors outside tip's history.
+            // Queue entries come as SHAs; only a name costs a process.
+            let head = if head.len() >= 40 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
+                (*head).to_owned()
+            } else {
+                git.run(["rev-parse", "--verify", &format!("{head}^{{commit}}")])?
+            };
+            let mut mine = std::collections::HashSet::new();
+            let mut stack = vec![head.as_str()];
+            while let Some(sha) = stack.pop() {
+                if let Some(ps) = parents.get(sha)
+                    && mine.insert(sha)
+                {
+                    stack.extend(ps.iter().map(String::as_str));
+                }
             }
-            let commit = describe(git, sha, parents)?;
-            seen.insert(commit.sha.clone(), commit.clone());
-            Ok(commit)
+            Ok(order
+                .iter()
+                .filter(|(sha, _)| mine.contains(sha.as_str()))
+                .filter_map(|(sha, _)| seen.get(sha).cloned())
+                .collect())
         })
         .collect()
 }
 
-fn describe(git: &Git, sha: String, parents: usize) -> anyhow::Result<Commit> {
-    let shown = git.run(["show", "-s", "--format=%s%x00%(trailers:only,unfold)", &sha])?;
-    let (subject, trailers) = shown.split_once('\0').unwrap_or((&shown, ""));
-    let edits: Vec<Edit> = trailers
+/// Describes commits (SHA, number of parents): subject, recorded edits, and
+/// whether those edits are the commit's whole change.
+fn describe_all(git: &Git, commits: &[(&str, usize)]) -> anyhow::Result<Vec<Commit>> {
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input: String = commits.iter().map(|(sha, _)| format!("{sha}\n")).collect();
+    let shown = git.run_with_input(
+        [
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            "--format=%H%x00%s%x00%(trailers:only,unfold)%x1e",
+        ],
+        input.as_bytes(),
+    )?;
+    let shown = String::from_utf8_lossy(&shown);
+    let mut described: HashMap<&str, (&str, Vec<Edit>)> = HashMap::new();
+    for record in shown.split('\x1e') {
+        let mut fields = record.trim_start_matches('\n').splitn(3, '\0');
+        let (Some(sha), Some(subject), trailers) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        described.insert(sha, (subject, parse_trailers(trailers.unwrap_or_default())));
+    }
+    // Reapplying is only faithful when the recorded edits are the commit's
+    // whole change; anything else it did (a label added to the same file
+    // before `set-image --commit` committed it) would be dropped. So such a
+    // commit is rebased through the driver instead.
+    let candidates: Vec<(&str, &[Edit])> = commits
+        .iter()
+        .filter(|(_, parents)| *parents == 1)
+        .filter_map(|(sha, _)| {
+            let (_, edits) = described.get(sha)?;
+            (!edits.is_empty()).then_some((*sha, edits.as_slice()))
+        })
+        .collect();
+    let proven = prove_all(git, &candidates)?;
+    commits
+        .iter()
+        .map(|(sha, parents)| {
+            let (subject, edits) = described
+                .get(sha)
+                .with_context(|| format!("git log did not describe {sha}"))?;
+            let reapplicable = proven.contains(sha);
+            Ok(Commit {
+                sha: (*sha).to_owned(),
+                subject: (*subject).to_owned(),
+                merge: *parents > 1,
+                edits: reapplicable.then(|| edits.clone()),
+            })
+        })
+        .collect()
+}
+
+fn parse_trailers(trailers: &str) -> Vec<Edit> {
+    trailers
         .lines()
         .filter_map(|l| l.split_once(':'))
         .filter_map(|(k, v)| {
@@ -107,87 +215,147 @@ fn describe(git: &Git, sha: String, parents: usize) -> anyhow::Result<Commit> {
                 value: v.trim().to_owned(),
             })
         })
-        .collect();
-    // Reapplying is only faithful when the recorded edits are the commit's
-    // whole change; anything else it did (a label added to the same file
-    // before `set-image --commit` committed it) would be dropped. So such a
-    // commit is rebased through the driver instead.
-    let reapplicable =
-        parents == 1 && !edits.is_empty() && edits_are_the_whole_change(git, &sha, &edits)?;
-    Ok(Commit {
-        subject: subject.to_owned(),
-        merge: parents > 1,
-        edits: reapplicable.then_some(edits),
-        sha,
-    })
+        .collect()
 }
 
 /// Whether redoing `edits` on the parent of `sha` gives exactly the tree of
 /// `sha`: the same files changed, each with the same mode and, byte for
 /// byte, the same content. Anything less and reapplying would lose part of
 /// the commit (issue 12: a label added in the same file vanished).
-fn edits_are_the_whole_change(git: &Git, sha: &str, edits: &[Edit]) -> anyhow::Result<bool> {
-    // `-z` keeps paths raw: `:<mode> <mode> <blob> <blob> <status>\0<path>\0`.
-    let out = git.output([
-        "diff-tree",
-        "--no-commit-id",
-        "-r",
-        "--no-renames",
-        "-z",
-        sha,
-    ])?;
-    if !out.status.success() {
-        bail!(
-            "git diff-tree {sha} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+pub(crate) fn edits_are_the_whole_change(
+    git: &Git,
+    sha: &str,
+    edits: &[Edit],
+) -> anyhow::Result<bool> {
+    Ok(prove_all(git, &[(sha, edits)])?.contains(sha))
+}
+
+/// [`edits_are_the_whole_change`] for many commits, in one `diff-tree` and
+/// one `cat-file` process; returns the SHAs that pass.
+fn prove_all<'a>(
+    git: &Git,
+    commits: &[(&'a str, &[Edit])],
+) -> anyhow::Result<std::collections::HashSet<&'a str>> {
+    let mut proven = std::collections::HashSet::new();
+    if commits.is_empty() {
+        return Ok(proven);
     }
-    let raw = String::from_utf8_lossy(&out.stdout);
-    let mut fields = raw.split('\0');
-    let mut changed: Vec<(String, String, String)> = Vec::new();
-    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
-        let meta: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
-        let [old_mode, new_mode, old_blob, new_blob, status] = meta[..] else {
-            return Ok(false);
-        };
-        // Only a modified file can be the result of an edit: not one added,
-        // deleted or changed in mode.
-        if status != "M" || old_mode != new_mode || !edits.iter().any(|e| e.path() == path) {
-            return Ok(false);
+    let input: String = commits.iter().map(|(sha, _)| format!("{sha}\n")).collect();
+    // `-z` keeps paths raw: each commit's SHA, then
+    // `:<mode> <mode> <blob> <blob> <status>\0<path>\0` per file.
+    let raw = git.run_with_input(
+        ["diff-tree", "--stdin", "-r", "--no-renames", "-z"],
+        input.as_bytes(),
+    )?;
+    let raw = String::from_utf8_lossy(&raw);
+    let mut changes: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    let mut fields = raw.split('\0').filter(|f| !f.is_empty());
+    let mut current: Option<&str> = None;
+    while let Some(field) = fields.next() {
+        if field.starts_with(':') {
+            let path = fields.next().unwrap_or_default();
+            if let Some(sha) = current {
+                changes.entry(sha).or_default().push((field, path));
+            }
+        } else {
+            current = Some(field.trim());
+            changes.entry(field.trim()).or_default();
         }
-        changed.push((path.to_owned(), old_blob.to_owned(), new_blob.to_owned()));
     }
-    // An edit whose file the commit did not change would be redone on the
-    // tip all the same.
-    if !edits
+    // Only a modified file can be the result of an edit: not one added,
+    // deleted or changed in mode. Each commit's (path, old blob, new blob).
+    let mut shaped: Vec<(&str, &[Edit], Vec<Change>)> = Vec::new();
+    'commits: for (sha, edits) in commits {
+        let mut changed = Vec::new();
+        for (meta, path) in changes.get(sha).map(Vec::as_slice).unwrap_or_default() {
+            let meta: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+            let [old_mode, new_mode, old_blob, new_blob, status] = meta[..] else {
+                continue 'commits;
+            };
+            if status != "M" || old_mode != new_mode || !edits.iter().any(|e| e.path() == *path) {
+                continue 'commits;
+            }
+            changed.push(((*path).to_owned(), old_blob.to_owned(), new_blob.to_owned()));
+        }
+        // An edit whose file the commit did not change would be redone on
+        // the tip all the same.
+        if !edits
+            .iter()
+            .all(|e| changed.iter().any(|(p, ..)| p == e.path()))
+        {
+            continue;
+        }
+        shaped.push((sha, edits, changed));
+    }
+    let wanted: Vec<&str> = shaped
         .iter()
-        .all(|e| changed.iter().any(|(p, ..)| p == e.path()))
-    {
-        return Ok(false);
-    }
-    let scratch = super::Scratch::new("reapply-check")?;
-    for (path, old_blob, _) in &changed {
-        let file = scratch.path().join(path);
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("could not create {}", dir.display()))?;
+        .flat_map(|(_, _, c)| c.iter().flat_map(|(_, a, b)| [a.as_str(), b.as_str()]))
+        .collect();
+    let blobs = blobs(git, &wanted)?;
+    let blob = |sha: &str| {
+        blobs
+            .get(sha)
+            .with_context(|| format!("git cat-file did not return blob {sha}"))
+    };
+    let scratch = super::Scratch::in_memory("reapply-check")?;
+    for (n, (sha, edits, changed)) in shaped.iter().enumerate() {
+        let root = scratch.path().join(n.to_string());
+        for (path, old_blob, _) in changed {
+            let file = root.join(path);
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("could not create {}", dir.display()))?;
+            }
+            std::fs::write(&file, blob(old_blob)?)
+                .with_context(|| format!("could not write {}", file.display()))?;
         }
-        std::fs::write(&file, git.blob(old_blob)?)
-            .with_context(|| format!("could not write {}", file.display()))?;
-    }
-    for edit in edits {
-        if reapply(scratch.path(), &edit.key, &edit.value, false, false).is_err() {
-            return Ok(false);
+        let redone = edits
+            .iter()
+            .all(|edit| reapply(&root, &edit.key, &edit.value, false, false).is_ok());
+        let mut same = redone;
+        for (path, _, new_blob) in changed.iter().filter(|_| redone) {
+            let back = std::fs::read(root.join(path))
+                .with_context(|| format!("could not read back {path}"))?;
+            same &= back == *blob(new_blob)?;
+        }
+        if same {
+            proven.insert(*sha);
         }
     }
-    for (path, _, new_blob) in &changed {
-        let redone = std::fs::read(scratch.path().join(path))
-            .with_context(|| format!("could not read back {path}"))?;
-        if redone != git.blob(new_blob)? {
-            return Ok(false);
-        }
+    Ok(proven)
+}
+
+/// A file a commit modified: (path, old blob, new blob).
+type Change = (String, String, String);
+
+/// A commit to write: the original, and the files it changed as they are after it.
+type Carried<'a> = (&'a Commit, Vec<(String, Vec<u8>)>);
+
+/// Blobs' raw bytes, by SHA, from one `git cat-file --batch`.
+fn blobs(git: &Git, shas: &[&str]) -> anyhow::Result<HashMap<String, Vec<u8>>> {
+    let mut out = HashMap::new();
+    if shas.is_empty() {
+        return Ok(out);
     }
-    Ok(true)
+    let input: String = shas.iter().map(|s| format!("{s}\n")).collect();
+    let raw = git.run_with_input(["cat-file", "--batch"], input.as_bytes())?;
+    let mut rest = raw.as_slice();
+    // Each answer: `<sha> <type> <size>\n<bytes>\n`, or `<sha> missing\n`.
+    while let Some(eol) = rest.iter().position(|&b| b == b'\n') {
+        let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        rest = &rest[eol + 1..];
+        let parts: Vec<&str> = header.split(' ').collect();
+        let [sha, _, size] = parts[..] else {
+            continue;
+        };
+        let size: usize = size.parse().context("git cat-file printed a bad size")?;
+        let body = rest
+            .get(..size)
+            .context("git cat-file's output ended early")?;
+        out.insert(sha.to_owned(), body.to_vec());
+        rest = rest.get(size + 1..).unwrap_or_default();
+    }
+    Ok(out)
 }
 
 /// A reapplied (or skipped) recorded edit, for the report.
@@ -332,6 +500,187 @@ fn carried_over(git: &Git, onto: &str, group: &[Commit]) -> anyhow::Result<Vec<R
         });
     }
     Ok(out)
+}
+
+/// Redoes queued jobs' commits on HEAD for the combining push, one commit
+/// per original commit (author, author date and message kept; we are the
+/// committer), and moves HEAD to the result. Each job's outcome is its own:
+/// a job whose edit can't be redone is left out, the others go on.
+///
+/// The edits run in process on copies of the files, and all the commits are
+/// written by one `git fast-import`: redoing 40 jobs with `git commit` each
+/// would be a hundred-odd processes, in the window where the push races.
+pub fn carry_all(
+    git: &Git,
+    root: &Path,
+    jobs: &[&[Commit]],
+    no_downgrade: bool,
+) -> anyhow::Result<Vec<Result<Integrated, Conflict>>> {
+    let head = git.run(["rev-parse", "HEAD"])?;
+    let scratch = super::Scratch::in_memory("carry")?;
+    // The files as the commits so far leave them.
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut made: Vec<Carried> = Vec::new();
+    let mut out = Vec::with_capacity(jobs.len());
+    for commits in jobs {
+        let before = files.clone();
+        let made_before = made.len();
+        let mut done = Integrated::default();
+        let mut conflict = None;
+        'commits: for commit in commits.iter() {
+            let mut changed = Vec::new();
+            for edit in commit.edits.iter().flatten() {
+                let path = edit.path().to_owned();
+                if !files.contains_key(&path) {
+                    let bytes = std::fs::read(root.join(&path)).unwrap_or_default();
+                    files.insert(path.clone(), bytes);
+                }
+                let copy = scratch.path().join(&path);
+                if let Some(dir) = copy.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&copy, &files[&path])?;
+                let outcome =
+                    match reapply(scratch.path(), &edit.key, &edit.value, no_downgrade, false) {
+                        Ok(outcome) => outcome,
+                        Err(err) => {
+                            conflict = Some(Conflict {
+                                commit: format!("{} {}", commit.sha, commit.subject),
+                                files: vec![ConflictFile {
+                                    path,
+                                    keys: Vec::new(),
+                                }],
+                                details: vec![format!("could not reapply `{edit}`: {err:#}")],
+                            });
+                            break 'commits;
+                        }
+                    };
+                if outcome == Reapplied::Changed {
+                    files.insert(path.clone(), std::fs::read(&copy)?);
+                    if !changed.contains(&path) {
+                        changed.push(path);
+                    }
+                }
+                let (result, reason) = match outcome {
+                    Reapplied::Changed => ("changed", None),
+                    Reapplied::AlreadySet => ("already-set", None),
+                    Reapplied::SkippedNewer(why) => ("skipped-newer", Some(why)),
+                };
+                let applied = Applied {
+                    commit: commit.sha.clone(),
+                    trailer: edit.to_string(),
+                    result,
+                    reason,
+                };
+                if applied.reason.is_some() {
+                    done.skipped.push(applied);
+                } else {
+                    done.reapplied.push(applied);
+                }
+            }
+            if !changed.is_empty() {
+                let snapshot = changed
+                    .into_iter()
+                    .map(|p| {
+                        let bytes = files[&p].clone();
+                        (p, bytes)
+                    })
+                    .collect();
+                made.push((commit, snapshot));
+            }
+        }
+        out.push(match conflict {
+            Some(conflict) => {
+                files = before;
+                made.truncate(made_before);
+                Err(conflict)
+            }
+            None => Ok(done),
+        });
+    }
+    if !made.is_empty() {
+        let new_head = fast_import(git, &head, &made)?;
+        git.run(["checkout", "-q", "--detach", &new_head])?;
+    }
+    let new_head = git.run(["rev-parse", "HEAD"])?;
+    for done in out.iter_mut().flatten() {
+        done.head.clone_from(&new_head);
+    }
+    Ok(out)
+}
+
+/// Writes `commits` on top of `parent` with one `git fast-import` and
+/// returns the last one's SHA.
+fn fast_import(git: &Git, parent: &str, commits: &[Carried]) -> anyhow::Result<String> {
+    const REF: &str = "refs/kustomerge/carry";
+    let input: String = commits
+        .iter()
+        .map(|(c, _)| format!("{}\n", c.sha))
+        .collect();
+    let shown = git.run_with_input(
+        [
+            "log",
+            "--no-walk=unsorted",
+            "--stdin",
+            "--date=raw",
+            "--format=%H%x00%an <%ae> %ad%x00%B%x1e",
+        ],
+        input.as_bytes(),
+    )?;
+    let shown = String::from_utf8_lossy(&shown);
+    let mut original: HashMap<&str, (&str, &str)> = HashMap::new();
+    for record in shown.split('\x1e') {
+        let mut f = record.trim_start_matches('\n').splitn(3, '\0');
+        if let (Some(sha), Some(author), Some(message)) = (f.next(), f.next(), f.next()) {
+            original.insert(sha, (author, message));
+        }
+    }
+    let committer = git.run(["var", "GIT_COMMITTER_IDENT"])?;
+    let paths: Vec<&str> = commits
+        .iter()
+        .flat_map(|(_, files)| files.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    let mut args = vec!["ls-tree", "-z", parent, "--"];
+    args.extend(&paths);
+    let tree = git.run_with_input(&args, b"")?;
+    // `<mode> <type> <sha>\t<path>\0`: keep each file's mode (an executable
+    // kustomization is odd, but not ours to change).
+    let modes: HashMap<String, String> = String::from_utf8_lossy(&tree)
+        .split('\0')
+        .filter_map(|e| {
+            let (meta, path) = e.split_once('\t')?;
+            Some((path.to_owned(), meta.split(' ').next()?.to_owned()))
+        })
+        .collect();
+    let mut stream: Vec<u8> = Vec::new();
+    for (n, (commit, files)) in commits.iter().enumerate() {
+        let (author, message) = original
+            .get(commit.sha.as_str())
+            .with_context(|| format!("git log did not show {}", commit.sha))?;
+        stream.extend(format!("commit {REF}\nauthor {author}\ncommitter {committer}\n").bytes());
+        stream.extend(format!("data {}\n", message.len()).bytes());
+        stream.extend(message.bytes());
+        stream.push(b'\n');
+        if n == 0 {
+            stream.extend(format!("from {parent}\n").bytes());
+        }
+        for (path, bytes) in files {
+            let mode = modes.get(path).map_or("100644", String::as_str);
+            // Quoted as fast-import reads C-style paths, so any name survives.
+            let quoted = path
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            stream.extend(format!("M {mode} inline \"{quoted}\"\ndata {}\n", bytes.len()).bytes());
+            stream.extend(bytes);
+            stream.push(b'\n');
+        }
+        stream.push(b'\n');
+    }
+    stream.extend(b"done\n");
+    git.run_with_input(["fast-import", "--quiet", "--force", "--done"], &stream)
+        .context("git fast-import could not write the carried commits")?;
+    git.run(["rev-parse", "--verify", REF])
 }
 
 /// Redoes one commit's recorded edits on HEAD and commits them with the

@@ -16,6 +16,18 @@
 //!    fails transiently is retried the same way;
 //! 4. back off with full jitter ([`backoff`]) and go back to 1.
 //!
+//! **Combining** (the default; `--no-combine` is the loop above alone).
+//! With every landed push invalidating every other job's work, N jobs need
+//! about N/2 rounds each and the server sees O(N²) calls. So a job that
+//! loses a race publishes its commit, unchanged, to a queue ref of its own
+//! (`refs/heads/<prefix><unix time>-<random>`), and step 1 fetches the queue
+//! with the branch in the same call. Whoever wins a push lands, with its own
+//! commits, every queued job's recorded edits not yet there, one commit per
+//! job, and deletes the refs it carried in the same `--atomic` push, each
+//! under a lease; a queued job finds its commit on the branch and ends
+//! `carried`. What may be carried, what clashes and what is stale is decided
+//! in [`queue`]; a host that refuses the prefix gets the loop alone.
+//!
 //! **Driver activation.** `push` needs no config in the clone: every git call
 //! carries `-c merge.kustomize.driver=<this binary> merge ...` and an
 //! attributes file of its own through `-c core.attributesFile=...`. That file
@@ -35,6 +47,7 @@
 pub mod backoff;
 pub mod classify;
 pub mod integrate;
+pub mod queue;
 pub mod race;
 
 use std::collections::HashMap;
@@ -51,6 +64,7 @@ use crate::kustomization::FILE_NAMES;
 use backoff::{Backoff, Rng};
 use classify::{Decision, Verdict};
 use integrate::{Conflict, Integrated};
+use queue::{Carried, CarriedBy};
 
 /// What `push` was asked to do.
 #[derive(Debug, Clone)]
@@ -69,6 +83,11 @@ pub struct Options {
     pub same_image: SameImagePolicy,
     /// The kustomerge binary the driver line runs.
     pub exe: PathBuf,
+    /// Combine: on a lost race, queue our commit for the next winner to
+    /// carry, and carry the queue when we win (`--no-combine` turns it off).
+    pub combine: bool,
+    /// Where queue refs live, under `refs/heads/`; ends in `/`.
+    pub queue_prefix: String,
 }
 
 /// How the push ended.
@@ -77,6 +96,8 @@ pub struct Options {
 pub enum Status {
     /// Our commits are on the remote branch.
     Landed,
+    /// Another job's push carried our commits onto the remote branch.
+    Carried,
     /// Nothing to push: no local commits, or every edit was already there or skipped.
     Noop,
     /// A real conflict; the rebase was aborted.
@@ -91,7 +112,7 @@ impl Status {
     /// The process exit code (see [`crate::exit`]).
     pub fn exit_code(self) -> u8 {
         match self {
-            Self::Landed | Self::Noop => crate::exit::SUCCESS,
+            Self::Landed | Self::Carried | Self::Noop => crate::exit::SUCCESS,
             Self::Conflict => crate::exit::PUSH_CONFLICT,
             Self::Rejected => crate::exit::REJECTED,
             Self::Exhausted => crate::exit::BUDGET_EXHAUSTED,
@@ -110,6 +131,16 @@ pub struct Report {
     pub attempts: u32,
     /// Wall time.
     pub seconds: f64,
+    /// Fetches, pushes and ls-remotes made: each one a round trip to the server.
+    pub server_calls: u32,
+    /// The queue ref we published our commit to after a lost race, if any.
+    pub queue_ref: Option<String>,
+    /// When `result` is `carried`: the branch commit and who committed it.
+    pub carried_by: Option<CarriedBy>,
+    /// Other jobs' queued edits our push carried, one entry per job.
+    pub carried: Vec<Carried>,
+    /// Queue refs older than the time budget that our push deleted.
+    pub stale_removed: Vec<String>,
     /// What the last round did with our commits.
     #[serde(flatten)]
     pub work: Integrated,
@@ -127,6 +158,13 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let repo = Repo::open(opts)?;
     let scratch = Scratch::new("push")?;
     let git = driver_git(&repo.root, opts, scratch.path())?;
+    let mut rng = Rng::from_entropy();
+    let combine = opts.combine.then(|| Combine {
+        prefix: opts.queue_prefix.clone(),
+        name: queue::unique_name(&opts.queue_prefix, &mut rng),
+        started: queue::now(),
+        mine: None,
+    });
     let mut pusher = Pusher {
         opts,
         refspec: format!("refs/heads/{}", repo.branch),
@@ -136,45 +174,83 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             done: false,
         },
         seen: HashMap::new(),
+        calls: 0,
+        combine,
+        queued_as: None,
     };
-    let mut rng = Rng::from_entropy();
-    let backoff = Backoff::default();
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let lost = match pusher.round(attempts)? {
-            Round::Over(end) => return Ok(end.report(attempts, started)),
-            Round::Lost(lost) => lost,
-        };
-        let wait = backoff.delay(attempts, &mut rng);
-        let out_of = if attempts >= opts.max_attempts {
-            Some(format!("the attempt cap ({})", opts.max_attempts))
-        } else if started.elapsed() + wait > opts.budget {
-            Some(format!("the time budget ({} s)", opts.budget.as_secs()))
-        } else {
-            None
-        };
-        if let Some(out_of) = out_of {
-            let msg = format!(
-                "made {attempts} attempt(s) (the last {}: {}) and ran out of {out_of}",
-                lost.what(),
-                lost.reason
-            );
+    let report = pusher.rounds(started, &mut rng);
+    if report.is_err() {
+        // We exit with an error: a queued commit must not land after that.
+        // Best effort; failing that, the entry expires with the budget.
+        let _ = pusher.withdraw();
+    }
+    queue::clear_local(&git);
+    report
+}
+
+impl Pusher<'_> {
+    /// Rounds until one ends the loop, backing off between lost ones.
+    fn rounds(&mut self, started: Instant, rng: &mut Rng) -> anyhow::Result<Report> {
+        let (opts, repo) = (self.opts, self.restore.repo);
+        let backoff = Backoff::default();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let lost = match self.round(attempts)? {
+                Round::Over(end) => return Ok(self.report(end, attempts, started)),
+                Round::Lost(lost) => lost,
+            };
+            let wait = backoff.delay(attempts, rng);
+            let out_of = if attempts >= opts.max_attempts {
+                Some(format!("the attempt cap ({})", opts.max_attempts))
+            } else if started.elapsed() + wait > opts.budget {
+                Some(format!("the time budget ({} s)", opts.budget.as_secs()))
+            } else {
+                None
+            };
+            if let Some(out_of) = out_of {
+                // Our queued commit must not land after we said it didn't.
+                if let Some(end) = self.withdraw()? {
+                    return Ok(self.report(end, attempts, started));
+                }
+                let msg = format!(
+                    "made {attempts} attempt(s) (the last {}: {}) and ran out of {out_of}",
+                    lost.what(),
+                    lost.reason
+                );
+                eprintln!(
+                    "kustomerge push: {msg}; {} is unchanged",
+                    repo.branch_label()
+                );
+                let end = End::new(Status::Exhausted, lost.tip, lost.work).message(msg);
+                return Ok(self.report(end, attempts, started));
+            }
             eprintln!(
-                "kustomerge push: {msg}; {} is unchanged",
-                repo.branch_label()
+                "kustomerge push: attempt {attempts}/{} {} ({}); retrying in {:.2} s",
+                opts.max_attempts,
+                lost.what(),
+                lost.reason,
+                wait.as_secs_f64()
             );
-            let end = End::new(Status::Exhausted, lost.tip, lost.work).message(msg);
-            return Ok(end.report(attempts, started));
+            std::thread::sleep(wait);
         }
-        eprintln!(
-            "kustomerge push: attempt {attempts}/{} {} ({}); retrying in {:.2} s",
-            opts.max_attempts,
-            lost.what(),
-            lost.reason,
-            wait.as_secs_f64()
-        );
-        std::thread::sleep(wait);
+    }
+
+    fn report(&self, end: End, attempts: u32, started: Instant) -> Report {
+        Report {
+            result: end.result,
+            sha: end.sha,
+            attempts,
+            seconds: started.elapsed().as_secs_f64(),
+            server_calls: self.calls,
+            queue_ref: self.queued_as.clone(),
+            carried_by: end.carried_by,
+            carried: end.carried,
+            stale_removed: end.stale_removed,
+            work: end.work,
+            conflict: end.conflict,
+            message: end.message,
+        }
     }
 }
 
@@ -193,6 +269,9 @@ struct End {
     work: Integrated,
     conflict: Option<Conflict>,
     message: Option<String>,
+    carried_by: Option<CarriedBy>,
+    carried: Vec<Carried>,
+    stale_removed: Vec<String>,
 }
 
 impl End {
@@ -203,24 +282,15 @@ impl End {
             work,
             conflict: None,
             message: None,
+            carried_by: None,
+            carried: Vec::new(),
+            stale_removed: Vec::new(),
         }
     }
 
     fn message(mut self, message: String) -> Self {
         self.message = Some(message);
         self
-    }
-
-    fn report(self, attempts: u32, started: Instant) -> Report {
-        Report {
-            result: self.result,
-            sha: self.sha,
-            attempts,
-            seconds: started.elapsed().as_secs_f64(),
-            work: self.work,
-            conflict: self.conflict,
-            message: self.message,
-        }
     }
 }
 
@@ -246,6 +316,37 @@ impl Lost {
     }
 }
 
+/// The combining push's state.
+struct Combine {
+    /// The queue's place under `refs/heads/`.
+    prefix: String,
+    /// Our queue ref's name (under `refs/heads/`), chosen up front.
+    name: String,
+    /// When we started, in seconds since the epoch: a withdrawal written
+    /// after this is a clash with us.
+    started: u64,
+    /// Our queue ref and the SHA we published there, while it stands.
+    mine: Option<(String, String)>,
+}
+
+impl Combine {
+    /// Whether our queue ref is in the queue as last fetched.
+    fn still_queued(&self, git: &Git) -> bool {
+        let Some((mine, _)) = &self.mine else {
+            return false;
+        };
+        let id = mine
+            .trim_start_matches("refs/heads/")
+            .trim_start_matches(&self.prefix);
+        git.succeeds([
+            "rev-parse",
+            "-q",
+            "--verify",
+            &format!("{}{id}", queue::LOCAL),
+        ])
+    }
+}
+
 /// The state the rounds share.
 struct Pusher<'a> {
     opts: &'a Options,
@@ -253,14 +354,20 @@ struct Pusher<'a> {
     restore: Restore<'a>,
     /// Our commits' descriptions, by SHA.
     seen: HashMap<String, integrate::Commit>,
+    /// Round trips to the server so far.
+    calls: u32,
+    /// `None` without `--combine` or after the host refused the queue.
+    combine: Option<Combine>,
+    /// The queue ref we published to, for the report.
+    queued_as: Option<String>,
 }
 
 impl Pusher<'_> {
     /// One round: fetch, put our commits on the tip, push, judge a failure.
     fn round(&mut self, attempt: u32) -> anyhow::Result<Round> {
         let (git, repo) = (self.restore.git, self.restore.repo);
-        let (remote, refspec) = (&self.opts.remote, &self.refspec);
-        let tip = match fetch(git, remote, refspec)? {
+        let (remote, refspec) = (&self.opts.remote, &self.refspec.clone());
+        let tip = match self.fetch()? {
             Fetched::Tip(tip) => Some(tip),
             Fetched::Missing => bail!(
                 "{remote} has no branch {}; check --branch (push never creates a branch: a typo would deploy nowhere). To create it on purpose: git push {remote} HEAD:{refspec}",
@@ -276,19 +383,38 @@ impl Pusher<'_> {
             }
             Fetched::Refused(msg) => {
                 eprintln!("kustomerge push: fetching {remote} was refused:\n{msg}");
+                if let Some(end) = self.withdraw()? {
+                    return Ok(Round::Over(end));
+                }
                 let end = End::new(Status::Rejected, None, Integrated::default());
                 return Ok(Round::Over(end.message(msg)));
             }
         };
+        let mut entries = Vec::new();
+        let mut combining = Combining::default();
         let work = match &tip {
             Some(tip) => {
                 // A full clone shares history with its remote once and for
                 // all; a shallow one must be checked against every new tip.
                 if repo.shallow || attempt == 1 {
-                    ensure_merge_base(git, remote, refspec, tip, repo)?;
+                    self.calls += ensure_merge_base(git, remote, refspec, tip, repo)?;
                 }
                 let commits = integrate::local_commits(git, tip, &repo.head, &mut self.seen)?;
+                if let Some(lost) = self.defer(tip)? {
+                    return Ok(lost);
+                }
+                if let Some(c) = &self.combine {
+                    let mine = c.mine.as_ref().map(|(r, _)| r.as_str());
+                    entries =
+                        queue::read(git, &c.prefix, tip, mine, self.opts.budget, &mut self.seen)?;
+                    if let Some(end) = self.carried_or_clashed(tip, &commits, &entries)? {
+                        return Ok(Round::Over(end));
+                    }
+                }
                 if commits.is_empty() {
+                    if let Some(end) = self.withdraw()? {
+                        return Ok(Round::Over(end));
+                    }
                     self.restore.finish(tip)?;
                     eprintln!(
                         "kustomerge push: nothing to push; {remote}/{} is at {}",
@@ -298,10 +424,18 @@ impl Pusher<'_> {
                     let end = End::new(Status::Noop, Some(tip.clone()), Integrated::default());
                     return Ok(Round::Over(end));
                 }
-                match integrate::integrate(git, &repo.root, tip, &commits, self.opts.no_downgrade)?
-                {
+                let mut work = match integrate::integrate(
+                    git,
+                    &repo.root,
+                    tip,
+                    &commits,
+                    self.opts.no_downgrade,
+                )? {
                     Ok(work) => work,
                     Err(conflict) => {
+                        if let Some(end) = self.withdraw()? {
+                            return Ok(Round::Over(end));
+                        }
                         self.restore.undo();
                         print_conflict(&conflict, repo, remote, tip);
                         let mut end =
@@ -309,7 +443,11 @@ impl Pusher<'_> {
                         end.conflict = Some(conflict);
                         return Ok(Round::Over(end));
                     }
+                };
+                if self.combine.is_some() {
+                    combining = self.carry(&commits, &entries, &mut work)?;
                 }
+                work
             }
             // The branch doesn't exist yet: the push creates it as it is.
             None => Integrated {
@@ -319,6 +457,9 @@ impl Pusher<'_> {
         };
         tell_what_was_left_out(&work, remote, &repo.branch);
         if Some(&work.head) == tip.as_ref() {
+            if let Some(end) = self.withdraw()? {
+                return Ok(Round::Over(end));
+            }
             self.restore.finish(&work.head)?;
             let already = work
                 .reapplied
@@ -335,7 +476,21 @@ impl Pusher<'_> {
             let head = work.head.clone();
             return Ok(Round::Over(End::new(Status::Noop, Some(head), work)));
         }
-        let Some(said) = push(git, remote, &work.head, refspec)? else {
+        self.calls += 1;
+        let said = if combining.deletions.is_empty() {
+            push(git, remote, &work.head, refspec)?
+        } else {
+            let lease = tip.as_deref().unwrap_or_default();
+            push_atomic(
+                git,
+                remote,
+                &work.head,
+                refspec,
+                lease,
+                &combining.deletions,
+            )?
+        };
+        let Some(said) = said else {
             self.restore.finish(&work.head)?;
             eprintln!(
                 "kustomerge push: landed {} on {remote}/{} (attempt {attempt}; {} reapplied, {} rebased, {} skipped)",
@@ -345,8 +500,28 @@ impl Pusher<'_> {
                 work.rebased.len(),
                 work.skipped.len()
             );
+            if !combining.carried.is_empty() || !combining.stale.is_empty() {
+                eprintln!(
+                    "kustomerge push: carried {} queued job(s) in the same push and deleted their queue refs{}",
+                    combining.carried.len(),
+                    if combining.stale.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; removed {} queue ref(s) older than the budget",
+                            combining.stale.len()
+                        )
+                    }
+                );
+            }
+            if let Some(c) = &mut self.combine {
+                c.mine = None;
+            }
             let head = work.head.clone();
-            return Ok(Round::Over(End::new(Status::Landed, Some(head), work)));
+            let mut end = End::new(Status::Landed, Some(head), work);
+            end.carried = combining.carried;
+            end.stale_removed = combining.stale;
+            return Ok(Round::Over(end));
         };
         let verdict = classify::classify(&said);
         if let Verdict::Transient(reason) = verdict {
@@ -357,9 +532,31 @@ impl Pusher<'_> {
                 work,
             }));
         }
+        // Queue refs were part of a refused push: the host may refuse the
+        // prefix rather than our branch; the loop without them will tell.
+        if let (Verdict::Refused(reason), false) = (verdict, combining.deletions.is_empty()) {
+            // Racing alone from now on, we must not leave our entry for
+            // someone else to carry after we have given our own answer.
+            if let Some(end) = self.withdraw()? {
+                return Ok(Round::Over(end));
+            }
+            self.fall_back(reason);
+            return Ok(Round::Lost(Lost {
+                transient: false,
+                reason: format!("the push with queue refs was refused: {reason}"),
+                tip,
+                work,
+            }));
+        }
+        // A recognised race needs no second look at the ref when combining:
+        // the next fetch reads it anyway, and every call counts at scale.
         let now = match verdict {
             Verdict::Refused(_) => None,
-            _ => remote_tip(git, remote, refspec),
+            Verdict::LostRace(_) if self.combine.is_some() => Some(None),
+            _ => {
+                self.calls += 1;
+                remote_tip(git, remote, refspec)
+            }
         };
         let moved = now.as_ref().map(|now| now.as_ref() != tip.as_ref());
         if classify::decide(verdict, moved) == Decision::Reject {
@@ -370,6 +567,9 @@ impl Pusher<'_> {
                 _ => "unrecognised, and the branch could not be read again",
             };
             eprintln!("kustomerge push: {remote} rejected the push ({why}); not retrying:\n{msg}");
+            if let Some(end) = self.withdraw()? {
+                return Ok(Round::Over(end));
+            }
             return Ok(Round::Over(
                 End::new(Status::Rejected, tip, work).message(msg),
             ));
@@ -386,12 +586,323 @@ impl Pusher<'_> {
             ),
             (_, None) => "unrecognised rejection".to_owned(),
         };
+        self.enqueue(tip.as_deref())?;
         Ok(Round::Lost(Lost {
             transient: false,
             reason,
             tip,
             work,
         }))
+    }
+}
+
+/// What the combining push adds to a round that lands.
+#[derive(Default)]
+struct Combining {
+    /// Queue refs the push deletes, each under a lease on its SHA.
+    deletions: Vec<(String, String)>,
+    /// The entries carried.
+    carried: Vec<Carried>,
+    /// The stale refs deleted.
+    stale: Vec<String>,
+}
+
+impl Pusher<'_> {
+    /// Fetches the branch, and with combining the whole queue too: one call.
+    fn fetch(&mut self) -> anyhow::Result<Fetched> {
+        self.calls += 1;
+        let (git, remote) = (self.restore.git, &self.opts.remote);
+        match &self.combine {
+            None => fetch(
+                git,
+                remote,
+                std::slice::from_ref(&self.refspec),
+                "FETCH_HEAD",
+            ),
+            Some(c) => fetch(
+                git,
+                remote,
+                &[
+                    format!("+{}:{}", self.refspec, queue::LOCAL_TIP),
+                    queue::refspec(&c.prefix),
+                ],
+                queue::LOCAL_TIP,
+            ),
+        }
+    }
+
+    /// A queued job lets the jobs queued before it push and carry it, rather
+    /// than build and push a carry of the whole queue that most likely
+    /// loses: with every queued job carrying, each round's work grows with
+    /// the queue and the jobs crowd the CPU and the server. It waits only on
+    /// jobs queued less than [`queue::LEAD`] ago, so a crashed one holds no
+    /// one up for long. Carried or clashing, we still find out: the round
+    /// after the wait reads the branch and the queue again.
+    fn defer(&mut self, tip: &str) -> anyhow::Result<Option<Round>> {
+        let git = self.restore.git;
+        let Some(c) = &self.combine else {
+            return Ok(None);
+        };
+        let Some((mine, _)) = &c.mine else {
+            return Ok(None);
+        };
+        if !c.still_queued(git) {
+            return Ok(None);
+        }
+        let ahead = queue::leaders(git, &c.prefix, mine)?;
+        if ahead == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Round::Lost(Lost {
+            transient: false,
+            reason: format!("queued behind {ahead} job(s) that push for us; waiting to be carried"),
+            tip: Some(tip.to_owned()),
+            work: Integrated::default(),
+        })))
+    }
+
+    /// Ends the round when our commits are on the branch, carried by another
+    /// job, or when they clash with a queued job's (exit 4 for both owners).
+    fn carried_or_clashed(
+        &mut self,
+        tip: &str,
+        commits: &[integrate::Commit],
+        entries: &[queue::Entry],
+    ) -> anyhow::Result<Option<End>> {
+        let (git, repo) = (self.restore.git, self.restore.repo);
+        let (remote, branch) = (&self.opts.remote, &repo.branch);
+        let Some(c) = &mut self.combine else {
+            return Ok(None);
+        };
+        if let Some((mine, _)) = &c.mine
+            && !c.still_queued(git)
+        {
+            if let Some(by) = queue::carried(git, tip, &repo.head, commits)? {
+                c.mine = None;
+                self.restore.finish(tip)?;
+                eprintln!(
+                    "kustomerge push: carried: {} (committed by {}) holds our edits on {remote}/{branch}, which is at {}; nothing left to do",
+                    short(&by.commit),
+                    by.committer,
+                    short(tip)
+                );
+                let mut end =
+                    End::new(Status::Carried, Some(tip.to_owned()), Integrated::default());
+                end.carried_by = Some(by);
+                return Ok(Some(end));
+            }
+            // Deleted without our edits landing as a commit of their own:
+            // they were already there, skipped by the carrier's
+            // --no-downgrade, or the ref expired under a shorter budget.
+            // Our own round judges them now.
+            eprintln!(
+                "kustomerge push: our queue ref {mine} is gone and no commit on {remote}/{branch} carries our edits; going on without it"
+            );
+            c.mine = None;
+        }
+        let clashes = queue::clashes(commits, entries, c.started, self.opts.same_image);
+        if clashes.is_empty() {
+            return Ok(None);
+        }
+        let why = clashes
+            .iter()
+            .map(|x| x.detail.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        // The other owner must see the clash too: our entry stays, as a
+        // withdrawal nothing can carry, and expires with the budget.
+        let (name, lease) = match c.mine.take() {
+            Some((r, sha)) => (r, sha),
+            None => (format!("refs/heads/{}", c.name), String::new()),
+        };
+        let withdrawal = queue::withdrawal(git, &repo.head, &why)?;
+        self.calls += 1;
+        if let Some(said) = push_leased(git, remote, &withdrawal, &name, &lease)? {
+            eprintln!(
+                "kustomerge push: could not publish the withdrawal to {name}: {}",
+                classify::server_message(&said)
+            );
+        } else {
+            self.queued_as = Some(name);
+        }
+        self.restore.undo();
+        let first = commits
+            .first()
+            .map_or(String::new(), |c| format!("{} {}", c.sha, c.subject));
+        let conflict = Conflict {
+            commit: first,
+            files: clashes
+                .iter()
+                .map(|x| integrate::ConflictFile {
+                    path: x.path.clone(),
+                    keys: vec![x.key.clone()],
+                })
+                .collect(),
+            details: clashes.iter().map(|x| x.detail.clone()).collect(),
+        };
+        eprintln!(
+            "kustomerge push: conflict: another job in flight sets the same entry to something else, so neither is carried:"
+        );
+        for x in &clashes {
+            eprintln!("  {}: {}", x.path, x.detail);
+        }
+        eprintln!(
+            "kustomerge push: {} is untouched; decide which version ships, then push again",
+            repo.branch_label()
+        );
+        let mut end = End::new(
+            Status::Conflict,
+            Some(tip.to_owned()),
+            Integrated::default(),
+        );
+        end.conflict = Some(conflict);
+        Ok(Some(end))
+    }
+
+    /// Carries every carriable queued entry onto `work`, one commit per job,
+    /// and lists the refs the push must delete.
+    fn carry(
+        &mut self,
+        commits: &[integrate::Commit],
+        entries: &[queue::Entry],
+        work: &mut Integrated,
+    ) -> anyhow::Result<Combining> {
+        let (git, repo) = (self.restore.git, self.restore.repo);
+        let mut out = Combining::default();
+        for entry in entries {
+            if matches!(entry.kind, queue::Kind::Stale | queue::Kind::Landed) {
+                out.deletions
+                    .push((entry.remote_ref.clone(), entry.sha.clone()));
+                if matches!(entry.kind, queue::Kind::Stale) {
+                    out.stale.push(entry.remote_ref.clone());
+                }
+            }
+            if let queue::Kind::Unprovable(why) = &entry.kind {
+                eprintln!(
+                    "kustomerge push: not carrying {}: {why} changes more than its recorded edits; its owner pushes it",
+                    entry.remote_ref
+                );
+            }
+        }
+        let carriable = queue::carriable(commits, entries, self.opts.same_image);
+        let jobs: Vec<&[integrate::Commit]> = carriable
+            .iter()
+            .map(|e| match &e.kind {
+                queue::Kind::Live(theirs) => theirs.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let results = integrate::carry_all(git, &repo.root, &jobs, self.opts.no_downgrade)?;
+        for (entry, result) in carriable.into_iter().zip(results) {
+            match result {
+                Ok(done) => {
+                    work.head = done.head;
+                    out.deletions
+                        .push((entry.remote_ref.clone(), entry.sha.clone()));
+                    out.carried.push(Carried {
+                        queue_ref: entry.remote_ref.clone(),
+                        edits: done.reapplied.into_iter().chain(done.skipped).collect(),
+                    });
+                }
+                Err(conflict) => eprintln!(
+                    "kustomerge push: not carrying {}: {}",
+                    entry.remote_ref,
+                    conflict.details.join("; ")
+                ),
+            }
+        }
+        if let Some(c) = &self.combine
+            && let Some((r, sha)) = &c.mine
+        {
+            out.deletions.push((r.clone(), sha.clone()));
+        }
+        Ok(out)
+    }
+
+    /// After a lost race: publishes our commit, unchanged, to our queue ref,
+    /// when it may be carried at all.
+    fn enqueue(&mut self, tip: Option<&str>) -> anyhow::Result<()> {
+        let (git, repo) = (self.restore.git, self.restore.repo);
+        let Some(c) = &self.combine else {
+            return Ok(());
+        };
+        if c.mine.is_some() {
+            return Ok(());
+        }
+        let Some(tip) = tip else { return Ok(()) };
+        let ours = integrate::local_commits(git, tip, &repo.head, &mut self.seen)?;
+        // Only commits whose whole change is their recorded edits may be
+        // carried; anything else keeps racing on its own, as before.
+        if ours.is_empty() || ours.iter().any(|c| c.merge || c.edits.is_none()) {
+            return Ok(());
+        }
+        let name = format!("refs/heads/{}", c.name);
+        self.calls += 1;
+        match push_leased(git, &self.opts.remote, &repo.head, &name, "")? {
+            None => {
+                eprintln!(
+                    "kustomerge push: queued as {name}; whoever lands next carries our edits"
+                );
+                self.queued_as = Some(name.clone());
+                if let Some(c) = &mut self.combine {
+                    c.mine = Some((name, repo.head.clone()));
+                }
+            }
+            Some(said) => match classify::classify(&said) {
+                Verdict::Refused(reason) => self.fall_back(reason),
+                // A fault on the way: the next lost race tries again.
+                _ => eprintln!(
+                    "kustomerge push: could not queue as {name} this time: {}",
+                    classify::server_message(&said)
+                ),
+            },
+        }
+        Ok(())
+    }
+
+    /// The host refuses the queue: race on our own from now on, as
+    /// `--no-combine` does, and say so once.
+    fn fall_back(&mut self, reason: &str) {
+        if let Some(c) = self.combine.take() {
+            eprintln!(
+                "kustomerge push: {} refuses refs/heads/{}* ({reason}); falling back to pushing on our own, as with --no-combine",
+                self.opts.remote, c.prefix
+            );
+        }
+    }
+
+    /// Deletes our queue ref, under a lease, when the loop ends without our
+    /// push landing. If it is already gone, another job may have carried us:
+    /// one more fetch says, and then the loop ends as carried.
+    fn withdraw(&mut self) -> anyhow::Result<Option<End>> {
+        let Some((name, sha)) = self.combine.as_mut().and_then(|c| c.mine.take()) else {
+            return Ok(None);
+        };
+        let (git, repo) = (self.restore.git, self.restore.repo);
+        self.calls += 1;
+        if push_leased(git, &self.opts.remote, "", &name, &sha)?.is_none() {
+            eprintln!("kustomerge push: deleted our queue ref {name}");
+            return Ok(None);
+        }
+        let Fetched::Tip(tip) = self.fetch()? else {
+            return Ok(None);
+        };
+        let ours = integrate::local_commits(git, &tip, &repo.head, &mut self.seen)?;
+        let Some(by) = queue::carried(git, &tip, &repo.head, &ours)? else {
+            eprintln!(
+                "kustomerge push: our queue ref {name} could not be deleted and holds what it held"
+            );
+            return Ok(None);
+        };
+        self.restore.finish(&tip)?;
+        eprintln!(
+            "kustomerge push: carried at the last moment: {} (committed by {}) holds our edits",
+            short(&by.commit),
+            by.committer
+        );
+        let mut end = End::new(Status::Carried, Some(tip), Integrated::default());
+        end.carried_by = Some(by);
+        Ok(Some(end))
     }
 }
 
@@ -577,26 +1088,29 @@ enum Fetched {
     Refused(String),
 }
 
-/// Fetches the remote branch into `FETCH_HEAD`.
+/// Fetches `refspecs` (the branch first) and reads the tip from `tip_ref`:
+/// `FETCH_HEAD`, or the local ref the first refspec names.
 ///
 /// Never with `--depth`: in a shallow clone a plain fetch stops at the
 /// existing boundary, so our commits keep a merge base with the tip, whereas
 /// `--depth=1` cuts it off (git-merge-driver-contract.md §9).
-fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
-    let out = git.output([
-        "fetch",
-        "-q",
-        "--no-tags",
-        "--no-recurse-submodules",
-        remote,
-        refspec,
-    ])?;
+fn fetch(git: &Git, remote: &str, refspecs: &[String], tip_ref: &str) -> anyhow::Result<Fetched> {
+    let mut args = vec!["fetch", "-q", "--no-tags", "--no-recurse-submodules"];
+    // `--prune` drops the local copies of queue refs deleted on the remote,
+    // and only those: it applies to the command line's refspecs.
+    if tip_ref != "FETCH_HEAD" {
+        args.push("--prune");
+    }
+    args.push(remote);
+    args.extend(refspecs.iter().map(String::as_str));
+    let out = git.output(&args)?;
+    let refspec = refspecs.first().map_or("", String::as_str);
     let said = String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
         return Ok(Fetched::Tip(git.run([
             "rev-parse",
             "--verify",
-            "FETCH_HEAD^{commit}",
+            &format!("{tip_ref}^{{commit}}"),
         ])?));
     }
     if said.contains("couldn't find remote ref") {
@@ -616,25 +1130,28 @@ fn fetch(git: &Git, remote: &str, refspec: &str) -> anyhow::Result<Fetched> {
 
 /// Makes sure the tip and our head share history, deepening a shallow clone
 /// whose boundary is too recent (after an earlier fetch with `--depth`, say).
+/// Returns the fetches it made.
 fn ensure_merge_base(
     git: &Git,
     remote: &str,
     refspec: &str,
     tip: &str,
     repo: &Repo,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u32> {
     let related = || git.succeeds(["merge-base", tip, &repo.head]);
+    let mut calls = 0;
     if repo.shallow {
         for deepen in ["--deepen=50", "--deepen=500", "--unshallow"] {
             if related() {
-                return Ok(());
+                return Ok(calls);
             }
+            calls += 1;
             git.run(["fetch", "-q", "--no-tags", deepen, remote, refspec])
                 .context("could not deepen the shallow clone to find a merge base")?;
         }
     }
     if related() {
-        return Ok(());
+        return Ok(calls);
     }
     bail!(
         "{remote} {refspec} ({}) and HEAD ({}) share no history",
@@ -645,7 +1162,57 @@ fn ensure_merge_base(
 
 /// Pushes `head` to the branch; `None` on success, else what git said.
 fn push(git: &Git, remote: &str, head: &str, refspec: &str) -> anyhow::Result<Option<String>> {
-    let out = git.output(["push", "--porcelain", remote, &format!("{head}:{refspec}")])?;
+    said(&git.output(["push", "--porcelain", remote, &format!("{head}:{refspec}")])?)
+}
+
+/// Pushes the branch and the queue refs' deletions in one atomic push, each
+/// ref under a lease: the branch must still be at `tip` and each queue ref at
+/// the SHA we carried, or nothing changes at all. `None` on success.
+fn push_atomic(
+    git: &Git,
+    remote: &str,
+    head: &str,
+    refspec: &str,
+    tip: &str,
+    deletions: &[(String, String)],
+) -> anyhow::Result<Option<String>> {
+    let mut args = vec![
+        "push".to_owned(),
+        "--porcelain".to_owned(),
+        "--atomic".to_owned(),
+        format!("--force-with-lease={refspec}:{tip}"),
+    ];
+    args.extend(
+        deletions
+            .iter()
+            .map(|(r, sha)| format!("--force-with-lease={r}:{sha}")),
+    );
+    args.push(remote.to_owned());
+    args.push(format!("{head}:{refspec}"));
+    args.extend(deletions.iter().map(|(r, _)| format!(":{r}")));
+    said(&git.output(&args)?)
+}
+
+/// Sets (or, with an empty `sha`, deletes) one ref under a lease: `expect`
+/// is the SHA it must hold, or empty for "must not exist". `None` on success.
+fn push_leased(
+    git: &Git,
+    remote: &str,
+    sha: &str,
+    name: &str,
+    expect: &str,
+) -> anyhow::Result<Option<String>> {
+    said(&git.output([
+        "push",
+        "--porcelain",
+        &format!("--force-with-lease={name}:{expect}"),
+        remote,
+        &format!("{sha}:{name}"),
+    ])?)
+}
+
+/// A push's outcome: `None` on success, else what git said.
+fn said(out: &std::process::Output) -> anyhow::Result<Option<String>> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     // `--porcelain` prints `!` for a rejected ref; older gits exited 0 anyway.
     let rejected = stdout.lines().any(|l| l.starts_with('!'));
@@ -731,6 +1298,25 @@ impl Scratch {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("could not create {}", dir.display()))?;
         Ok(Self(dir))
+    }
+
+    /// A scratch directory for copies that are only read back, in memory
+    /// (`/dev/shm`) where there is one. The setters fsync every file they
+    /// write, as the user's files deserve; on a disk-backed temp dir that is
+    /// ~10 ms a copy, and a combining push proves and redoes two copies per
+    /// queued job each round. Falls back to [`Scratch::new`].
+    pub fn in_memory(what: &str) -> anyhow::Result<Self> {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = shm.join(format!("kustomerge-{what}-{}-{nanos}", std::process::id()));
+            if std::fs::create_dir(&dir).is_ok() {
+                return Ok(Self(dir));
+            }
+        }
+        Self::new(what)
     }
 
     /// The directory.

@@ -11,7 +11,16 @@
 //!   `git pull --rebase` and push again, up to five retries, no jitter; a
 //!   failed rebase is aborted and the job fails.
 //! - [`Pipeline::Kustomerge`]: `kustomerge set-image --commit`, then
-//!   `kustomerge push`.
+//!   `kustomerge push` (combining: a job that loses a race queues its commit
+//!   and the next winner carries it);
+//! - [`Pipeline::KustomergeAlone`]: the same with `push --no-combine`, where
+//!   every job races on its own until it lands.
+//!
+//! The remote is reached through wrapper scripts around `git-upload-pack`
+//! and `git-receive-pack` (set as `remote.origin.uploadpack`/`receivepack`):
+//! they log each call, so server calls are counted from the server's side
+//! rather than from what a job says of itself, and can add a latency, since
+//! a hosted remote's round trip is what makes races long and calls costly.
 //!
 //! Everything runs with a throwaway HOME and git config (no system or global
 //! config, a fixed identity), so the result doesn't depend on the machine
@@ -38,7 +47,7 @@ pub const OVERLAY: &str = "overlays/prod/kustomization.yaml";
 pub const PLAIN_RETRIES: u32 = 5;
 
 /// At most this many jobs run at once (each is a handful of short processes).
-const MAX_PARALLEL: usize = 64;
+const MAX_PARALLEL: usize = 128;
 
 /// How a job sets its tag and pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +56,8 @@ pub enum Pipeline {
     PlainGit,
     /// `kustomerge set-image --commit`, then `kustomerge push`.
     Kustomerge,
+    /// The same with `kustomerge push --no-combine`.
+    KustomergeAlone,
 }
 
 /// The image job `i` owns.
@@ -109,6 +120,11 @@ pub struct JobResult {
     pub landed: bool,
     /// Pushes after the first.
     pub retries: u32,
+    /// Calls its git made to the server (clone, fetches, pushes, ls-remotes),
+    /// as the wrapper scripts logged them.
+    pub server_calls: u32,
+    /// Another job's push carried its edit.
+    pub carried: bool,
     /// Why it failed, when it did.
     pub error: Option<String>,
 }
@@ -136,6 +152,17 @@ impl RaceReport {
     pub fn retries(&self) -> u32 {
         self.jobs.iter().map(|j| j.retries).sum()
     }
+
+    /// Server calls per job, on average.
+    pub fn calls_per_job(&self) -> f64 {
+        let calls: u32 = self.jobs.iter().map(|j| j.server_calls).sum();
+        f64::from(calls) / self.jobs.len().max(1) as f64
+    }
+
+    /// Jobs another job's push carried.
+    pub fn carried(&self) -> usize {
+        self.jobs.iter().filter(|j| j.carried).count()
+    }
 }
 
 /// A temp directory holding a seed repository and a hermetic git setup.
@@ -146,17 +173,62 @@ pub struct Arena {
     exe: PathBuf,
     jobs: usize,
     layout: Layout,
+    /// The `git-upload-pack` wrapper (clone needs it named).
+    upload_pack: PathBuf,
+    /// Where the wrappers log each call's working directory.
+    calls_log: PathBuf,
 }
 
 impl Arena {
     /// Creates the temp dir, a throwaway HOME and a seed repository holding
     /// the overlay for `jobs` jobs. `exe` is the kustomerge binary to race.
     pub fn new(exe: &Path, jobs: usize, layout: Layout) -> anyhow::Result<Self> {
+        Self::with_latency(exe, jobs, layout, Duration::ZERO)
+    }
+
+    /// [`Arena::new`] with every call to the server (each fetch, push,
+    /// ls-remote or clone) taking `latency` longer, as over a network.
+    pub fn with_latency(
+        exe: &Path,
+        jobs: usize,
+        layout: Layout,
+        latency: Duration,
+    ) -> anyhow::Result<Self> {
         let scratch = Scratch::new("race")?;
         let home = scratch.path().join("home");
         std::fs::create_dir_all(&home)?;
+        let calls_log = scratch.path().join("server-calls.log");
+        let wrapper = |service: &str| -> anyhow::Result<PathBuf> {
+            let path = scratch.path().join(format!("{service}-wrapper"));
+            // git runs the service in the client's repository top level, so
+            // the working directory names the job; one short line per call
+            // is a single append, whole even when jobs log at once.
+            std::fs::write(
+                &path,
+                format!(
+                    "#!/bin/sh\nprintf '%s\\n' \"$PWD\" >> '{}'\nsleep {:.3}\nexec git {service} \"$@\"\n",
+                    calls_log.display(),
+                    latency.as_secs_f64()
+                ),
+            )?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            }
+            Ok(path)
+        };
+        let upload_pack = wrapper("upload-pack")?;
+        let receive_pack = wrapper("receive-pack")?;
         let global = home.join(".gitconfig");
-        std::fs::write(&global, "")?;
+        std::fs::write(
+            &global,
+            format!(
+                "[remote \"origin\"]\n\tuploadpack = {}\n\treceivepack = {}\n",
+                upload_pack.display(),
+                receive_pack.display()
+            ),
+        )?;
         let path = |p: &Path| p.to_string_lossy().into_owned();
         let env = [
             ("HOME", path(&home)),
@@ -179,6 +251,8 @@ impl Arena {
             exe: exe.to_owned(),
             jobs,
             layout,
+            upload_pack,
+            calls_log,
         };
         arena.seed()?;
         Ok(arena)
@@ -321,11 +395,17 @@ impl Arena {
                 Some(Err(err)) => JobResult {
                     landed: false,
                     retries: 0,
+                    server_calls: 0,
+                    carried: false,
                     error: Some(format!("{err:#}")),
                 },
                 None => unreachable!("every job index is taken by a worker"),
             })
             .collect();
+        let mut jobs = jobs;
+        for (i, job) in jobs.iter_mut().enumerate() {
+            job.server_calls = self.calls(&work.join(format!("job-{i:02}")))?;
+        }
         let missing = self.missing(&bare)?;
         Ok(RaceReport {
             label: label.to_owned(),
@@ -349,6 +429,8 @@ impl Arena {
             &[
                 "clone",
                 "-q",
+                "--upload-pack",
+                &self.upload_pack.to_string_lossy(),
                 &bare.to_string_lossy(),
                 &dir.to_string_lossy(),
             ],
@@ -360,8 +442,18 @@ impl Arena {
         std::thread::sleep(build);
         match pipeline {
             Pipeline::PlainGit => self.plain_git(dir, i),
-            Pipeline::Kustomerge => self.kustomerge(dir, i),
+            Pipeline::Kustomerge => self.kustomerge(dir, i, true),
+            Pipeline::KustomergeAlone => self.kustomerge(dir, i, false),
         }
+    }
+
+    /// The server calls the job in `dir` made: its clone (run from the
+    /// parent directory, one per job) and every call from its clone.
+    fn calls(&self, dir: &Path) -> anyhow::Result<u32> {
+        let log = std::fs::read_to_string(&self.calls_log).unwrap_or_default();
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+        let from_clone = log.lines().filter(|l| Path::new(l) == dir).count();
+        Ok(1 + u32::try_from(from_clone)?)
     }
 
     fn plain_git(&self, dir: &Path, i: usize) -> anyhow::Result<JobResult> {
@@ -378,6 +470,8 @@ impl Arena {
                 return Ok(JobResult {
                     landed: true,
                     retries,
+                    server_calls: 0,
+                    carried: false,
                     error: None,
                 });
             }
@@ -392,6 +486,8 @@ impl Arena {
                 return Ok(JobResult {
                     landed: false,
                     retries,
+                    server_calls: 0,
+                    carried: false,
                     error: Some(format!("git pull --rebase failed: {}", last_line(&pull))),
                 });
             }
@@ -399,11 +495,13 @@ impl Arena {
         Ok(JobResult {
             landed: false,
             retries: PLAIN_RETRIES,
+            server_calls: 0,
+            carried: false,
             error: Some(format!("still rejected after {PLAIN_RETRIES} retries")),
         })
     }
 
-    fn kustomerge(&self, dir: &Path, i: usize) -> anyhow::Result<JobResult> {
+    fn kustomerge(&self, dir: &Path, i: usize, combine: bool) -> anyhow::Result<JobResult> {
         let arg = format!("{}:{}", image(i), tag(i));
         let msg = format!("deploy svc-{i:02} {}", tag(i));
         let set = output(self.kustomerge_command(
@@ -413,14 +511,21 @@ impl Arena {
         if !set.status.success() {
             bail!("kustomerge set-image failed: {}", last_line(&set));
         }
-        let push = output(self.kustomerge_command(dir, &["push", "--json"]))?;
+        let mut args = vec!["push", "--json"];
+        if !combine {
+            args.push("--no-combine");
+        }
+        let push = output(self.kustomerge_command(dir, &args))?;
         let report: serde_json::Value = serde_json::from_slice(&push.stdout)
             .with_context(|| format!("kustomerge push printed no JSON: {}", last_line(&push)))?;
         let attempts = report["attempts"].as_u64().unwrap_or(1) as u32;
-        let landed = push.status.success() && report["result"] == "landed";
+        let carried = report["result"] == "carried";
+        let landed = push.status.success() && (report["result"] == "landed" || carried);
         Ok(JobResult {
             landed,
             retries: attempts.saturating_sub(1),
+            server_calls: 0,
+            carried,
             error: (!landed).then(|| last_line(&push)),
         })
     }
@@ -488,7 +593,7 @@ fn last_line(out: &Output) -> String {
 
 /// The reports side by side, as a markdown table.
 pub fn table(title: &str, reports: &[RaceReport]) -> String {
-    let rows: [(&str, Vec<String>); 5] = [
+    let rows: [(&str, Vec<String>); 7] = [
         (
             "landed",
             reports
@@ -506,6 +611,17 @@ pub fn table(title: &str, reports: &[RaceReport]) -> String {
         (
             "retries",
             reports.iter().map(|r| r.retries().to_string()).collect(),
+        ),
+        (
+            "carried by another job",
+            reports.iter().map(|r| r.carried().to_string()).collect(),
+        ),
+        (
+            "server calls per job",
+            reports
+                .iter()
+                .map(|r| format!("{:.1}", r.calls_per_job()))
+                .collect(),
         ),
         (
             "wall seconds",
@@ -596,6 +712,8 @@ mod tests {
                 .map(|i| JobResult {
                     landed: i < landed,
                     retries: 1,
+                    server_calls: 3,
+                    carried: i == 0,
                     error: None,
                 })
                 .collect(),
@@ -610,5 +728,7 @@ mod tests {
         assert!(t.contains("| landed | 3/4 | 4/4 |"));
         assert!(t.contains("| lost updates (tag not in final file) | 1 | 0 |"));
         assert!(t.contains("| wall seconds | 1.5 | 1.5 |"));
+        assert!(t.contains("| server calls per job | 3.0 | 3.0 |"));
+        assert!(t.contains("| carried by another job | 1 | 1 |"));
     }
 }

@@ -20,5 +20,6 @@ mod merge_git;
 mod oracle;
 mod properties;
 mod push;
+mod push_combine;
 mod set_image;
 mod setter_safety;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::common::{Sandbox, bin, stderr, without_identity};
 
 /// A bare remote whose `main` holds the demo overlay for three images.
-fn remote(sb: &Sandbox) -> PathBuf {
+pub(crate) fn remote(sb: &Sandbox) -> PathBuf {
     let seed = sb.repo("seed");
     sb.commit_file(
         &seed,
@@ -24,13 +24,13 @@ fn remote(sb: &Sandbox) -> PathBuf {
     bare
 }
 
-fn clone(sb: &Sandbox, bare: &Path, name: &str) -> PathBuf {
+pub(crate) fn clone(sb: &Sandbox, bare: &Path, name: &str) -> PathBuf {
     sb.git(sb.path(), &["clone", "-q", &bare.to_string_lossy(), name]);
     sb.path().join(name)
 }
 
 /// `set-image --commit` in `repo`.
-fn set_image(sb: &Sandbox, repo: &Path, arg: &str) {
+pub(crate) fn set_image(sb: &Sandbox, repo: &Path, arg: &str) {
     let out = sb.kustomerge(repo, &["set-image", "-f", OVERLAY, "--commit", arg]);
     assert!(out.status.success(), "set-image failed: {}", stderr(&out));
 }
@@ -44,7 +44,7 @@ fn commit_edit(sb: &Sandbox, repo: &Path, from: &str, to: &str, msg: &str) {
 }
 
 /// Runs `push --json` plus `extra` in `repo`; returns the output and the JSON.
-fn push(sb: &Sandbox, repo: &Path, extra: &[&str]) -> (Output, Value) {
+pub(crate) fn push(sb: &Sandbox, repo: &Path, extra: &[&str]) -> (Output, Value) {
     let mut args = vec!["push", "--json"];
     args.extend(extra);
     let out = sb.kustomerge(repo, &args);
@@ -70,7 +70,15 @@ fn raced(
     (bare, b)
 }
 
-fn remote_overlay(sb: &Sandbox, bare: &Path) -> String {
+/// Installs `script` as the bare remote's pre-receive hook.
+pub(crate) fn pre_receive(bare: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(&hook, script).unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+pub(crate) fn remote_overlay(sb: &Sandbox, bare: &Path) -> String {
     sb.git(bare, &["show", &format!("main:{OVERLAY}")])
 }
 
@@ -209,17 +217,10 @@ fn a_real_conflict_aborts_the_rebase_and_exits_4() {
 fn a_pre_receive_hook_rejection_is_not_retried_and_exits_6() {
     let sb = Sandbox::new();
     let bare = remote(&sb);
-    let hook = bare.join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
+    pre_receive(
+        &bare,
         "#!/bin/sh\necho 'policy: deploys are frozen until Monday' >&2\nexit 1\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let b = clone(&sb, &bare, "b");
     set_image(&sb, &b, "registry.example.com/shop/svc-01:1.2.0");
     let ours = rev(&sb, &b, "HEAD");
@@ -357,6 +358,22 @@ fn demo_races_both_pipelines_and_prints_the_table() {
         table.contains("| lost updates (tag not in final file) |"),
         "{table}"
     );
+    // The combining push and the loop without it, side by side, with the
+    // server calls the wrappers counted (a clone and a fetch at the least).
+    assert!(
+        table.contains("| kustomerge push | kustomerge push --no-combine |"),
+        "{table}"
+    );
+    let calls = table
+        .lines()
+        .find(|l| l.starts_with("| server calls per job |"))
+        .unwrap_or_else(|| panic!("no calls row: {table}"));
+    let counts: Vec<f64> = calls
+        .split('|')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    assert_eq!(counts.len(), 3, "{calls}");
+    assert!(counts.iter().all(|&c| c >= 2.0), "{calls}");
 }
 
 /// Issue 12, item 1: `set-image --commit` commits the whole file, so an edit
