@@ -11,10 +11,12 @@
 //!    repo's conflict style).
 //! 4. Each keyed list merges by `name` ([`keyed`]) and is rendered into the
 //!    placeholder ([`render`]), starting from the current side's bytes.
-//! 5. A clean result is parsed again: its lists must equal the planned ones
-//!    and its rest must equal the merged rest. Anything else, any parse
-//!    problem and any panic fall back to `git merge-file` on the original
-//!    inputs: exactly what git would have done without us.
+//! 5. A clean result is checked independently ([`verify`]): read from
+//!    scratch the way kustomize reads it ([`crate::meaning`]), it must hold
+//!    the planned lists and obey the three-way rule on meaning. Anything
+//!    else, any input kustomize refuses and any panic fall back to
+//!    `git merge-file` on the original inputs, whose clean result is held to
+//!    the same rule (a wrong one becomes a conflict).
 
 pub mod keyed;
 pub mod render;
@@ -118,13 +120,6 @@ impl Side<'_> {
         self.list.map(|l| std::mem::discriminant(&l.style))
     }
 }
-
-/// Total input size from which the two sides are scanned on two threads.
-/// Since the sides reuse the base's scan, a thread pays off only on large
-/// inputs: interleaved runs against `git merge-file` gave 0.96x with a
-/// thread and 0.92x without at 1,000 images (0.3 MB), and 0.79x with and
-/// 0.86x without at 10,000 (2.9 MB).
-const PARALLEL_FROM: usize = 1 << 20;
 
 /// Merges `base`, `current` and `other`. Never panics: a panic in the
 /// structured merge is caught and reported as a fallback. Errors only when
@@ -322,26 +317,18 @@ fn structured<'a>(
         }
         _ => {}
     }
-    // Scanning dominates on large files. The sides are mostly the base's
-    // text, and reuse its scan; they are independent of each other, though
-    // on small files a thread costs more than it saves.
+    // The sides are mostly the base's text, and reuse its scan.
     let o = scan(Which::Base, base, None);
     let prior = match &o {
         Ok(Scanned::Fast { doc, .. }) => Some(doc),
         _ => None,
     };
-    let (a, b) = if base.len() + current.len() + other.len() < PARALLEL_FROM {
-        (
-            scan(Which::Current, current, prior),
-            scan(Which::Other, other, prior),
-        )
-    } else {
-        std::thread::scope(|s| {
-            let a = s.spawn(|| scan(Which::Current, current, prior));
-            let b = scan(Which::Other, other, prior);
-            (a.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), b)
-        })
-    };
+    // The second core already reads the inputs for the check (see
+    // [`merge`]): a thread per side here would only compete with it.
+    let (a, b) = (
+        scan(Which::Current, current, prior),
+        scan(Which::Other, other, prior),
+    );
     // The text around the lists is usually the same on every side: one full
     // parse of it serves all three, and the result.
     let mut valid = Vec::new();
