@@ -52,9 +52,9 @@ pub enum Value<'a> {
     /// name order (a map's allocation per entry was most of a large list's
     /// memory).
     Entry(Vec<(&'static str, Self)>),
-    /// A field the check only compares whole (all but the keyed lists),
-    /// kept as a 128-bit digest of its value: a kustomization's other
-    /// fields can be large (a million `resources:`), and three inputs and a
+    /// A field the check only compares whole (all but the keyed lists and
+    /// the lists of strings), kept as a 128-bit digest of its value: a
+    /// kustomization's other fields can be large, and three inputs and a
     /// result are held at once.
     Digest(u128),
 }
@@ -171,6 +171,10 @@ enum Shape {
 /// otherwise grow exponentially ("billion laughs"). Nodes written out in the
 /// file are bounded by its size.
 const MAX_ALIASED: usize = 10_000;
+
+/// The longest list of strings the check holds to the three-way rule item
+/// by item (real kustomizations list a few hundred at most).
+const MAX_ITEMS_KEPT: usize = 10_000;
 
 /// How deep collections may nest: the tree is built by recursion, and no
 /// kustomization comes near this.
@@ -326,7 +330,15 @@ fn shaped<'a>(node: Node<'a>, name: &str, shape: Shape) -> Result<Option<Value<'
             if let Some(bad) = items.iter().find(|n| !is_str(n)) {
                 return wrong(bad, "a list of strings");
             }
-            Some(node.into_value().digest())
+            // Kept item by item: the check holds these lists to the
+            // three-way rule per item (`verify`). A list longer than any
+            // real one is compared whole, to bound the memory of four
+            // readings; the check then takes only a side's list unchanged.
+            if items.len() > MAX_ITEMS_KEPT {
+                Some(node.into_value().digest())
+            } else {
+                Some(node.into_value())
+            }
         }
         (Shape::StrMap, Kind::Map(pairs)) => {
             let null = |n: &Node| matches!(n.kind, Kind::Scalar(Value::Null));

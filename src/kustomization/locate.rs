@@ -66,7 +66,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 impl Error {
-    fn new(line: usize, column: usize, message: impl Into<String>, hint: &str) -> Self {
+    pub(super) fn new(line: usize, column: usize, message: impl Into<String>, hint: &str) -> Self {
         Self {
             line,
             column,
@@ -104,7 +104,8 @@ const UNSUPPORTED: &str = "kustomerge edits only plain `- name: ...` entries wit
 
 type Ev<'a> = (Event<'a>, Span);
 
-struct Walker<'a> {
+/// granit-parser's events of one source, without comments.
+pub(super) struct Walker<'a> {
     src: &'a str,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
 }
@@ -133,10 +134,7 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
         )
         .kind(ErrorKind::Encoding));
     }
-    let mut w = Walker {
-        src,
-        parser: Parser::new_from_str(src),
-    };
+    let mut w = Walker::new(src);
     let mut doc = Document {
         src,
         eol: Eol::detect(src),
@@ -184,11 +182,11 @@ fn expect_stream_start(w: &mut Walker<'_>) -> Result<(), Error> {
     }
 }
 
-fn is_null(v: &str) -> bool {
+pub(super) fn is_null(v: &str) -> bool {
     matches!(v, "" | "~" | "null" | "Null" | "NULL")
 }
 
-fn offset(span: Span) -> (usize, usize) {
+pub(super) fn offset(span: Span) -> (usize, usize) {
     // Parsing from a &str always yields byte offsets.
     (
         span.start.byte_offset().unwrap_or(0),
@@ -222,7 +220,14 @@ pub(super) fn next_line(src: &str, end: usize) -> usize {
 }
 
 impl<'a> Walker<'a> {
-    fn next(&mut self) -> Result<Ev<'a>, Error> {
+    pub(super) fn new(src: &'a str) -> Self {
+        Self {
+            src,
+            parser: Parser::new_from_str(src),
+        }
+    }
+
+    pub(super) fn next(&mut self) -> Result<Ev<'a>, Error> {
         // Comments are presentation only; entry spans are line-based and
         // already carry them.
         let next = loop {
@@ -295,7 +300,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Skips one node and returns the offset just past its last token.
-    fn skip_node(&mut self, ev: &Event<'a>, span: Span) -> Result<usize, Error> {
+    pub(super) fn skip_node(&mut self, ev: &Event<'a>, span: Span) -> Result<usize, Error> {
         let mut end = offset(span).1;
         let mut depth = match ev {
             Event::SequenceStart(..) | Event::MappingStart(..) => 1usize,
@@ -532,7 +537,12 @@ impl<'a> Walker<'a> {
 
 /// Whether a scalar token, spanning `s..e`, is quoted, when its text is its
 /// value; `None` when escapes make them differ (see [`Field`]).
-fn verbatim(src: &str, (s, e): (usize, usize), style: ScalarStyle, value: &str) -> Option<bool> {
+pub(super) fn verbatim(
+    src: &str,
+    (s, e): (usize, usize),
+    style: ScalarStyle,
+    value: &str,
+) -> Option<bool> {
     match style {
         ScalarStyle::Plain => (src.get(s..e) == Some(value)).then_some(false),
         ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {

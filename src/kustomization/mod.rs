@@ -16,6 +16,7 @@ mod locate;
 
 pub mod edit;
 pub mod image_arg;
+pub mod items;
 pub mod schema;
 pub mod setter;
 

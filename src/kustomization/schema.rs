@@ -1,5 +1,7 @@
 //! The keyed lists kustomerge understands, and how their fields group into
-//! facets that merge as one unit.
+//! facets that merge as one unit; the lists of strings merged item by item.
+
+use std::borrow::Cow;
 
 /// A keyed list: a top-level sequence of mappings whose identity is `name`.
 #[derive(Debug)]
@@ -87,6 +89,97 @@ impl ListSchema {
     }
 }
 
+/// How the order of a list of strings counts to kustomize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Order doesn't change the build (`resources:` shows only under
+    /// `sortOptions: fifo`): the union, in one side's order, with the other
+    /// side's additions after their predecessor.
+    Set,
+    /// Applied in order (`components:`, `transformers:`): additions merge
+    /// only where their place among the other side's is unambiguous.
+    Sequence,
+}
+
+/// A top-level list of strings merged item by item, by identity.
+#[derive(Debug)]
+pub struct ItemsSchema {
+    /// The top-level key.
+    pub key: &'static str,
+    /// Whether order counts.
+    pub order: Order,
+    /// Whether an item may be a remote base pinned by `?ref=`/`?version=`:
+    /// then its identity is the URL without the pin (see [`pin`]).
+    pub pinned: bool,
+}
+
+const fn items(key: &'static str, order: Order, pinned: bool) -> ItemsSchema {
+    ItemsSchema { key, order, pinned }
+}
+
+/// Every list of strings merged item by item (kustomize-semantics §10).
+/// `patchesStrategicMerge` holds paths (an inline patch, being multi-line,
+/// is left to git's line merge) and is applied in order.
+pub const ITEM_LISTS: [ItemsSchema; 10] = [
+    items("resources", Order::Set, true),
+    items("bases", Order::Set, true),
+    items("components", Order::Sequence, true),
+    items("crds", Order::Set, false),
+    items("configurations", Order::Set, false),
+    items("generators", Order::Set, false),
+    items("transformers", Order::Sequence, false),
+    items("validators", Order::Set, false),
+    items("buildMetadata", Order::Set, false),
+    items("patchesStrategicMerge", Order::Sequence, false),
+];
+
+impl ItemsSchema {
+    /// The schema for a top-level key.
+    pub fn for_key(key: &str) -> Option<&'static Self> {
+        ITEM_LISTS.iter().find(|s| s.key == key)
+    }
+
+    /// An item's identity and its pin: a remote base's URL without its
+    /// `ref=`/`version=` query parameters, and those parameters (empty when
+    /// unpinned or when the list holds no remote bases). Two sides that pin
+    /// one base to different refs change one item, exactly as two tags of
+    /// one image do.
+    pub fn identity<'s>(&self, item: &'s str) -> (Cow<'s, str>, Cow<'s, str>) {
+        if self.pinned {
+            pin(item)
+        } else {
+            (Cow::Borrowed(item), Cow::Borrowed(""))
+        }
+    }
+}
+
+/// Splits a remote target (`https://github.com/org/repo//path?ref=v1.2.3`,
+/// `github.com/org/repo/path?ref=<sha>&timeout=90s`, `...?version=v1`) into
+/// the target without its pin and the pin (`ref=v1.2.3`); other query
+/// parameters stay in the target, in their order.
+pub fn pin(item: &str) -> (Cow<'_, str>, Cow<'_, str>) {
+    let Some((target, query)) = item.split_once('?') else {
+        return (Cow::Borrowed(item), Cow::Borrowed(""));
+    };
+    let is_pin = |p: &&str| p.starts_with("ref=") || p.starts_with("version=");
+    let (pins, rest): (Vec<&str>, Vec<&str>) = query.split('&').partition(is_pin);
+    if pins.is_empty() {
+        return (Cow::Borrowed(item), Cow::Borrowed(""));
+    }
+    let target = if rest.is_empty() {
+        Cow::Borrowed(target)
+    } else {
+        Cow::Owned(format!("{target}?{}", rest.join("&")))
+    };
+    (target, Cow::Owned(pins.join("&")))
+}
+
+/// The version a pin names (`v1.2.3` from `ref=v1.2.3`), when it is one pin.
+pub fn pinned_version(pin: &str) -> Option<&str> {
+    let (_, v) = pin.split_once('=')?;
+    (!v.contains('&')).then_some(v)
+}
+
 /// A group of fields that merges as one unit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Facet {
@@ -98,7 +191,7 @@ pub enum Facet {
 
 #[cfg(test)]
 mod tests {
-    use super::{IMAGES, REPLICAS};
+    use super::{IMAGES, ItemsSchema, REPLICAS, pin};
 
     #[test]
     fn keys_fold_to_fields_as_go_json_matches_them() {
@@ -110,5 +203,41 @@ mod tests {
         assert_eq!(IMAGES.field("digeſt"), Err("digest"));
         assert_eq!(IMAGES.field("tagSuffıx"), Err("tagSuffix"));
         assert_eq!(IMAGES.field("nämе"), Ok(None));
+    }
+
+    #[test]
+    fn a_remote_base_is_its_url_without_the_pin() {
+        let split = |s| {
+            let (a, b) = pin(s);
+            (a.into_owned(), b.into_owned())
+        };
+        assert_eq!(
+            split("https://github.com/org/repo//deploy?ref=v1.2.3"),
+            (
+                "https://github.com/org/repo//deploy".into(),
+                "ref=v1.2.3".into()
+            )
+        );
+        assert_eq!(
+            split("github.com/org/repo/app?timeout=90s&ref=abc123"),
+            (
+                "github.com/org/repo/app?timeout=90s".into(),
+                "ref=abc123".into()
+            )
+        );
+        assert_eq!(
+            split("git@github.com:org/repo.git/app?version=v2"),
+            (
+                "git@github.com:org/repo.git/app".into(),
+                "version=v2".into()
+            )
+        );
+        assert_eq!(split("../base"), ("../base".into(), "".into()));
+        assert_eq!(
+            split("x?submodules=false"),
+            ("x?submodules=false".into(), "".into())
+        );
+        let crds = ItemsSchema::for_key("crds").unwrap();
+        assert_eq!(crds.identity("a?ref=1").0, "a?ref=1");
     }
 }

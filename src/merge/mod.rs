@@ -18,6 +18,7 @@
 //!    `git merge-file` on the original inputs, whose clean result is held to
 //!    the same rule (a wrong one becomes a conflict).
 
+pub mod items;
 pub mod keyed;
 pub mod render;
 pub mod rule;
@@ -343,29 +344,35 @@ fn structured<'a>(
     let mut rests = docs.each_ref().map(Document::without_lists);
     // Scanning the inputs for marker-like lines costs a pass over each, so
     // it happens only once a conflict is actually written.
-    let mut markers: Option<Markers> = None;
-    let mut markers = || {
-        markers
-            .get_or_insert_with(|| opts.markers_for([base, current, other]))
+    let marker_cell = std::cell::OnceCell::new();
+    let markers = || {
+        marker_cell
+            .get_or_init(|| opts.markers_for([base, current, other]))
             .clone()
     };
-    let mut merge_rests = |rests: &[String; 3]| -> Result<(String, usize), Fallback> {
+    let line_merge = |rests: &[String; 3]| -> Result<(String, usize), Fallback> {
+        let m = text::merge(
+            &opts.git,
+            rests[0].as_bytes(),
+            rests[1].as_bytes(),
+            rests[2].as_bytes(),
+            &markers(),
+        )
+        .map_err(|e| Fallback(format!("{e:#}")))?;
+        let s = String::from_utf8(m.bytes)
+            .map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
+        Ok((s, m.conflicts))
+    };
+    let merge_rests = |rests: &[String; 3]| -> Result<(String, usize), Fallback> {
         Ok(match pick(Some(&rests[0]), &rests[1], &rests[2]) {
             Pick::Current => (rests[1].clone(), 0),
             Pick::Other => (rests[2].clone(), 0),
-            Pick::Conflict => {
-                let m = text::merge(
-                    &opts.git,
-                    rests[0].as_bytes(),
-                    rests[1].as_bytes(),
-                    rests[2].as_bytes(),
-                    &markers(),
-                )
-                .map_err(|e| Fallback(format!("{e:#}")))?;
-                let s = String::from_utf8(m.bytes)
-                    .map_err(|_| Fallback("git merge-file returned non-UTF-8 text".into()))?;
-                (s, m.conflicts)
-            }
+            Pick::Conflict => items::merge(
+                rests,
+                opts.policy,
+                &|| (conflict_style(opts), markers()),
+                &mut { line_merge },
+            )?,
         })
     };
     let (mut merged, mut conflicts) = merge_rests(&rests)?;

@@ -820,7 +820,8 @@ fn synthesize(
 }
 
 /// The line break at `at` (a line's end), if there is one.
-fn break_at(src: &str, at: usize) -> Option<&'static str> {
+/// The line break at `at`, if one starts there.
+pub(super) fn break_at(src: &str, at: usize) -> Option<&'static str> {
     let rest = &src.as_bytes()[at..];
     if rest.starts_with(b"\r\n") {
         Some("\r\n")

@@ -19,10 +19,11 @@
 //! Any disagreement is an error string saying what differs; the caller falls
 //! back (from the structured merge) or writes a conflict (from the fallback).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::cli::SameImagePolicy;
-use crate::kustomization::schema::{LISTS, ListSchema};
+use crate::kustomization::schema::{ItemsSchema, LISTS, ListSchema, Order, pinned_version};
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
@@ -113,9 +114,12 @@ fn three_way(
         .collect();
     for key in keys {
         let [vo, va, vb, vr] = [o, a, b, got].map(|k| k.fields.get(key));
-        match LISTS.into_iter().find(|s| s.key == key) {
-            Some(schema) => keyed(schema, [vo, va, vb], vr, policy)?,
-            None => whole(&format!("`{key}`"), [vo, va, vb], &vr)?,
+        if let Some(schema) = LISTS.into_iter().find(|s| s.key == key) {
+            keyed(schema, [vo, va, vb], vr, policy)?;
+        } else if let Some(schema) = ItemsSchema::for_key(key) {
+            items(schema, [vo, va, vb], vr, policy)?;
+        } else {
+            whole(&format!("`{key}`"), [vo, va, vb], &vr)?;
         }
     }
     Ok(())
@@ -214,6 +218,183 @@ fn keyed(
         }
     }
     Ok(())
+}
+
+/// A list of strings, by identity (a remote base's URL without its pin):
+/// the three-way rule per item; no identity twice where no input had it
+/// twice (kustomize rejects a duplicate resource); the order of the side
+/// that reordered (or the current side's), with the other side's additions
+/// after their predecessor there; and, for lists applied in order, no place
+/// where both sides added items (their order would be a guess).
+fn items(
+    schema: &ItemsSchema,
+    lists: [Option<&Value>; 3],
+    r: Option<&Value>,
+    policy: SameImagePolicy,
+) -> Result<(), String> {
+    let key = schema.key;
+    let (Some(o), Some(a), Some(b)) = (
+        by_id(schema, lists[0]),
+        by_id(schema, lists[1]),
+        by_id(schema, lists[2]),
+    ) else {
+        return whole(&format!("`{key}`"), lists, &r);
+    };
+    let Some(got) = by_id(schema, r) else {
+        return Err(format!("`{key}` holds an item twice where no input did"));
+    };
+    let ids: BTreeSet<&str> = [&o, &a, &b, &got]
+        .iter()
+        .flat_map(|m| m.order.iter().map(|id| id.as_ref()))
+        .collect();
+    for id in ids {
+        let [vo, va, vb, vr] = [&o, &a, &b, &got].map(|m| m.value(id));
+        let holds = match pick(Some(&vo), &va, &vb) {
+            Pick::Current => vr == va,
+            Pick::Other => vr == vb,
+            Pick::Conflict => {
+                policy == SameImagePolicy::Newest
+                    && schema.pinned
+                    && newer(schema, va, vb).is_some_and(|n| vr == Some(n))
+            }
+        };
+        if !holds {
+            return Err(format!(
+                "`{key}` item `{id}` is not what the three-way rule gives"
+            ));
+        }
+    }
+    let [ko, ka, kb] = [&o, &a, &b].map(|m| m.kept(&[&o, &a, &b]));
+    let (lead, follow) = match (ka != ko, kb != ko) {
+        (true, true) if ka != kb => {
+            return Err(format!(
+                "both sides reordered `{key}` differently, yet it came out clean"
+            ));
+        }
+        (false, true) => (&b, &a),
+        _ => (&a, &b),
+    };
+    let in_order = |side: &Ids, ids: &dyn Fn(&str) -> bool| {
+        let mine: Vec<&str> = side
+            .order
+            .iter()
+            .map(|x| x.as_ref())
+            .filter(|x| ids(x) && got.has(x))
+            .collect();
+        let theirs: Vec<&str> = got
+            .order
+            .iter()
+            .map(|x| x.as_ref())
+            .filter(|x| ids(x) && side.has(x))
+            .collect();
+        mine == theirs
+    };
+    if !in_order(lead, &|_| true) || !in_order(follow, &|x| !o.has(x)) {
+        return Err(format!("`{key}` is not in the order its sides give"));
+    }
+    // Each of the follower's additions comes after its predecessor there.
+    let at: HashMap<&str, usize> = got
+        .order
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.as_ref(), i))
+        .collect();
+    let mut pred: Option<usize> = None;
+    for x in &follow.order {
+        let Some(&i) = at.get(x.as_ref()) else {
+            continue;
+        };
+        if !o.has(x) && !lead.has(x) && pred.is_some_and(|p| i < p) {
+            return Err(format!("`{key}` item `{x}` is not after its predecessor"));
+        }
+        pred = Some(i);
+    }
+    if schema.order == Order::Sequence {
+        let both = |x: &str| a.has(x) && b.has(x);
+        let (pa, pb) = (a.anchors(&o, &got, &both), b.anchors(&o, &got, &both));
+        if pa.intersection(&pb).next().is_some() {
+            return Err(format!(
+                "both sides added to `{key}` at one place, whose order is a guess, yet it came out clean"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A list of strings by identity, in order.
+struct Ids<'v> {
+    order: Vec<Cow<'v, str>>,
+    values: HashMap<Cow<'v, str>, &'v str>,
+}
+
+impl Ids<'_> {
+    fn has(&self, id: &str) -> bool {
+        self.values.contains_key(id)
+    }
+
+    fn value(&self, id: &str) -> Option<&str> {
+        self.values.get(id).copied()
+    }
+
+    /// The identities every list in `all` holds, in this list's order.
+    fn kept(&self, all: &[&Ids; 3]) -> Vec<&str> {
+        let everywhere = |id: &&str| all.iter().all(|x| x.has(id));
+        self.order
+            .iter()
+            .map(|id| id.as_ref())
+            .filter(everywhere)
+            .collect()
+    }
+
+    /// The places this side added items at: for each addition in `got`
+    /// (not added by both sides), the base item before it that `got` keeps.
+    fn anchors(
+        &self,
+        base: &Ids,
+        got: &Ids,
+        both: &dyn Fn(&str) -> bool,
+    ) -> BTreeSet<Option<&str>> {
+        let mut anchor = None;
+        let mut out = BTreeSet::new();
+        for x in &self.order {
+            if base.has(x) && got.has(x) {
+                anchor = Some(x.as_ref());
+            } else if !base.has(x) && got.has(x) && !both(x) {
+                out.insert(anchor);
+            }
+        }
+        out
+    }
+}
+
+/// `None` when the value is not a list of strings or an identity repeats.
+fn by_id<'v>(schema: &ItemsSchema, list: Option<&'v Value<'v>>) -> Option<Ids<'v>> {
+    let items: &[Value] = match list {
+        None => &[],
+        Some(Value::Seq(items)) => items,
+        Some(_) => return None,
+    };
+    let mut ids = Ids {
+        order: Vec::with_capacity(items.len()),
+        values: HashMap::with_capacity(items.len()),
+    };
+    for item in items {
+        let Value::Str(s) = item else { return None };
+        let id = schema.identity(s).0;
+        if ids.values.insert(id.clone(), s.as_ref()).is_some() {
+            return None;
+        }
+        ids.order.push(id);
+    }
+    Some(ids)
+}
+
+/// The item whose pin is the higher version, when both pins read as versions.
+fn newer<'v>(schema: &ItemsSchema, a: Option<&'v str>, b: Option<&'v str>) -> Option<&'v str> {
+    let (a, b) = (a?, b?);
+    let (pa, pb) = (schema.identity(a).1, schema.identity(b).1);
+    let order = crate::version::compare(pinned_version(&pa)?, pinned_version(&pb)?)?;
+    Some(if order.is_ge() { a } else { b })
 }
 
 /// What a clean plan's list means to kustomize: each entry's fields in the

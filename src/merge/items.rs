@@ -1,0 +1,298 @@
+//! The lists of strings (`resources:`, `components:`, `crds:`, ...), merged
+//! item by item.
+//!
+//! Git merges lines: two teams that each append an app to a root
+//! `resources:` both change the list's last line, and git stops; so do two
+//! re-pins of neighbouring remote bases. Here each list merges by item
+//! identity (the string; for a remote base, its URL without `?ref=`), with
+//! the three-way rule per item on its text, comments above it included:
+//!
+//! - additions from both sides are kept, the other side's after their
+//!   predecessor (and after the current side's additions there); the same
+//!   item added on both sides is kept once (kustomize rejects a duplicate);
+//! - a removal is honoured when the other side left the item alone; removed
+//!   on one side and changed on the other is a conflict around that item;
+//! - one base pinned to two refs is a conflict on that item's line, unless
+//!   `--same-image newest` orders the two refs as versions;
+//! - order: the side that reordered the items both kept sets the order;
+//!   both reordering differently is git's business. For lists applied in
+//!   order (`components:`, `transformers:`), additions from both sides at
+//!   one place have no order to take, and go to git too.
+//!
+//! This runs only when both sides changed the text around the keyed lists,
+//! in place of `git merge-file` on it: each list both sides hold in the
+//! modelled shape ([`crate::kustomization::items`]) is swapped for a
+//! placeholder line, git merges the rest, and the merged list is put back.
+//! Whatever the model can't plan goes to git's line merge whole, as before.
+//! The result is checked like every clean merge ([`super::verify`]), which
+//! holds these lists to the same rules, read independently.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::render::{ConflictStyle, break_at, conflict_block};
+use super::rule::{Pick, pick};
+use super::text::Markers;
+use super::{Fallback, Which, put};
+use crate::cli::SameImagePolicy;
+use crate::kustomization::edit::splice;
+use crate::kustomization::items::{ItemList, Located, item_lists};
+use crate::kustomization::schema::{Order, pinned_version};
+use crate::kustomization::{Eol, placeholder};
+
+/// A merge of three texts: the merged text and its number of conflicts.
+type Merged = Result<(String, usize), Fallback>;
+
+/// Merges the three `rests` (the texts around the keyed lists), each list of
+/// strings item by item and the text around those with `line_merge`.
+/// `conflicts_as` says how a conflict is written; it is asked only when one
+/// is.
+pub fn merge(
+    rests: &[String; 3],
+    policy: SameImagePolicy,
+    conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
+    line_merge: &mut dyn FnMut(&[String; 3]) -> Merged,
+) -> Merged {
+    let [Ok(lo), Ok(la), Ok(lb)] = rests.each_ref().map(|r| item_lists(r)) else {
+        return line_merge(rests);
+    };
+    fn find<'s>(located: &[Located<'s>], key: &str) -> Option<ItemList<'s>> {
+        located
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, l)| l.clone())
+    }
+    let lists: Vec<[ItemList<'_>; 3]> = lo
+        .iter()
+        .filter_map(|(key, o)| {
+            let sides = [o.clone()?, find(&la, key)?, find(&lb, key)?];
+            sides
+                .iter()
+                .all(|l| l.dash_col == sides[0].dash_col)
+                .then_some(sides)
+        })
+        .collect();
+    if lists.is_empty() {
+        return line_merge(rests);
+    }
+    let stubs: [String; 3] = std::array::from_fn(|i| {
+        let edits = lists
+            .iter()
+            .map(|l| (l[i].region.clone(), placeholder(l[i].schema.key)))
+            .collect();
+        splice(&rests[i], edits)
+    });
+    let (mut merged, mut conflicts) = match pick(Some(&stubs[0]), &stubs[1], &stubs[2]) {
+        Pick::Current => (stubs[1].clone(), 0),
+        Pick::Other => (stubs[2].clone(), 0),
+        Pick::Conflict => line_merge(&stubs)?,
+    };
+    let srcs = rests.each_ref().map(String::as_str);
+    for sides in &lists {
+        let tok = placeholder(sides[0].schema.key);
+        // A placeholder git wrote twice (or not at all) has no one place.
+        let Some((region, n)) = (merged.matches(&tok).count() == 1)
+            .then(|| list(sides, srcs, policy, conflicts_as))
+            .flatten()
+        else {
+            return line_merge(rests);
+        };
+        merged = put(&merged, &tok, &region, None);
+        conflicts += n;
+    }
+    Ok((merged, conflicts))
+}
+
+/// One side's list, indexed by identity.
+struct View<'s> {
+    src: &'s str,
+    list: &'s ItemList<'s>,
+    /// Identity to item index; `None` from [`View::new`] when an identity
+    /// repeats (a duplicate item, or one base pinned twice).
+    ids: HashMap<Cow<'s, str>, usize>,
+}
+
+impl<'s> View<'s> {
+    fn new(src: &'s str, list: &'s ItemList<'s>) -> Option<Self> {
+        let mut ids = HashMap::with_capacity(list.items.len());
+        for (i, item) in list.items.iter().enumerate() {
+            if ids.insert(list.schema.identity(item.value).0, i).is_some() {
+                return None;
+            }
+        }
+        Some(Self { src, list, ids })
+    }
+
+    fn id(&self, i: usize) -> Cow<'s, str> {
+        self.list.schema.identity(self.list.items[i].value).0
+    }
+
+    fn text(&self, i: usize) -> &'s str {
+        &self.src[self.list.items[i].span.clone()]
+    }
+
+    /// The line break after item `i` (the file's convention after a last
+    /// line without one).
+    fn break_after(&self, i: usize) -> &'static str {
+        break_at(self.src, self.list.items[i].span.end)
+            .unwrap_or_else(|| Eol::detect(self.src).as_str())
+    }
+
+    /// The identities of the items every side holds, in this side's order.
+    fn kept<'v>(&'v self, all: &[&View<'_>; 3]) -> Vec<Cow<'s, str>> {
+        (0..self.list.items.len())
+            .map(|i| self.id(i))
+            .filter(|id| all.iter().all(|v| v.ids.contains_key(id)))
+            .collect()
+    }
+}
+
+/// What the merged list holds at one place.
+#[derive(Debug, Clone, Copy)]
+enum Out {
+    /// Item `.1` of side `.0`.
+    Take(Which, usize),
+    /// Both sides changed the item differently: its index on each side.
+    Conflict([Option<usize>; 3]),
+}
+
+/// The merged region of one list and its number of conflicts; `None` when
+/// the model can't plan it (then git merges the whole text).
+fn list(
+    sides: &[ItemList<'_>; 3],
+    srcs: [&str; 3],
+    policy: SameImagePolicy,
+    conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
+) -> Option<(String, usize)> {
+    let regions = [0, 1, 2].map(|i| &srcs[i][sides[i].region.clone()]);
+    match pick(Some(regions[0]), regions[1], regions[2]) {
+        Pick::Current => return Some((regions[1].to_owned(), 0)),
+        Pick::Other => return Some((regions[2].to_owned(), 0)),
+        Pick::Conflict => {}
+    }
+    let headers = [0, 1, 2].map(|i| &srcs[i][sides[i].header.clone()]);
+    let header_from = match pick(Some(headers[0]), headers[1], headers[2]) {
+        Pick::Current => Which::Current,
+        Pick::Other => Which::Other,
+        Pick::Conflict => return None,
+    };
+    let [o, a, b] = [0, 1, 2].map(|i| View::new(srcs[i], &sides[i]));
+    let views = [&o?, &a?, &b?];
+    let schema = sides[0].schema;
+    // The side that reordered the items all three keep sets the order.
+    let kept = views.map(|v| v.kept(&views));
+    let (lead, follow) = match (kept[1] != kept[0], kept[2] != kept[0]) {
+        (true, true) if kept[1] != kept[2] => return None,
+        (false, true) => (Which::Other, Which::Current),
+        _ => (Which::Current, Which::Other),
+    };
+    let decide = |id: &str| decide(views, id, policy);
+    // (identity, what goes there, whether the follower added it)
+    let mut out: Vec<(Cow<'_, str>, Out, bool)> = Vec::new();
+    let lv = views[lead as usize];
+    for i in 0..lv.list.items.len() {
+        let id = lv.id(i);
+        if let Some(o) = decide(&id) {
+            out.push((id, o, false));
+        }
+    }
+    let fv = views[follow as usize];
+    let mut after: Option<usize> = None;
+    for i in 0..fv.list.items.len() {
+        let id = fv.id(i);
+        if let Some(at) = out.iter().position(|(x, _, _)| *x == id) {
+            after = Some(at);
+            continue;
+        }
+        let Some(o) = decide(&id) else {
+            continue;
+        };
+        // After its predecessor, and after the leader's own additions there.
+        let mut at = after.map_or(0, |p| p + 1);
+        let mut shared = false;
+        while let Some((x, _, false)) = out.get(at)
+            && !views[0].ids.contains_key(x)
+        {
+            at += 1;
+            shared = true;
+        }
+        if shared && schema.order == Order::Sequence {
+            return None;
+        }
+        out.insert(at, (id, o, true));
+        after = Some(at);
+    }
+    let mut region = headers[header_from as usize].to_owned();
+    let hv = views[header_from as usize];
+    let mut brk = break_at(hv.src, hv.list.header.end).unwrap_or("\n");
+    let mut conflicts = 0;
+    let mut written = None;
+    for (_, o, _) in &out {
+        let (text, next) = match *o {
+            Out::Take(w, i) => {
+                let v = views[w as usize];
+                (Cow::Borrowed(v.text(i)), v.break_after(i))
+            }
+            Out::Conflict(idx) => {
+                conflicts += 1;
+                let (style, markers) = written.get_or_insert_with(conflicts_as).clone();
+                let text = |w: usize| idx[w].map(|i| views[w].text(i));
+                let eol = Eol::detect(views[1].src);
+                let block = match style {
+                    ConflictStyle::VirtualBase => match text(0) {
+                        Some(t) => t.to_owned(),
+                        None => continue,
+                    },
+                    _ => conflict_block(text(1), text(0), text(2), &markers, style, eol),
+                };
+                (Cow::Owned(block), eol.as_str())
+            }
+        };
+        region.push_str(brk);
+        region.push_str(&text);
+        brk = next;
+    }
+    Some((region, conflicts))
+}
+
+/// The three-way rule on one item, by its text: what the merged list holds
+/// for it (`None`: removed).
+fn decide(views: [&View<'_>; 3], id: &str, policy: SameImagePolicy) -> Option<Out> {
+    let idx = views.map(|v| v.ids.get(id).copied());
+    let text = |w: usize| idx[w].map(|i| views[w].text(i));
+    match pick(Some(&text(0)), &text(1), &text(2)) {
+        Pick::Current => idx[1].map(|i| Out::Take(Which::Current, i)),
+        Pick::Other => idx[2].map(|i| Out::Take(Which::Other, i)),
+        Pick::Conflict => Some(newest(views, idx, policy).unwrap_or(Out::Conflict(idx))),
+    }
+}
+
+/// `--same-image newest` for a remote base both sides re-pinned: the side
+/// whose ref is the higher version, when that is the only difference
+/// between the two sides' items and both refs read as versions.
+fn newest(views: [&View<'_>; 3], idx: [Option<usize>; 3], policy: SameImagePolicy) -> Option<Out> {
+    if policy != SameImagePolicy::Newest || !views[0].list.schema.pinned {
+        return None;
+    }
+    let (ia, ib) = (idx[1]?, idx[2]?);
+    let item = |w: usize, i: usize| {
+        let v = views[w];
+        let it = &v.list.items[i];
+        let at = it.value.as_ptr() as usize - v.src.as_ptr() as usize;
+        let around = (
+            &v.src[it.span.start..at],
+            &v.src[at + it.value.len()..it.span.end],
+        );
+        (around, v.list.schema.identity(it.value).1)
+    };
+    let ((around_a, pin_a), (around_b, pin_b)) = (item(1, ia), item(2, ib));
+    if around_a != around_b {
+        return None;
+    }
+    let order = crate::version::compare(pinned_version(&pin_a)?, pinned_version(&pin_b)?)?;
+    Some(if order.is_ge() {
+        Out::Take(Which::Current, ia)
+    } else {
+        Out::Take(Which::Other, ib)
+    })
+}
