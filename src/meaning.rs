@@ -112,7 +112,7 @@ const TOP_LEVEL: [(&str, Shape); 34] = [
     ("commonLabels", Shape::StrMap),
     ("labels", Shape::Any),
     ("commonAnnotations", Shape::StrMap),
-    ("patchesStrategicMerge", Shape::Any),
+    ("patchesStrategicMerge", Shape::StrList),
     ("patchesJson6902", Shape::Any),
     ("patches", Shape::Any),
     ("images", Shape::Entries(IMAGE_FIELDS)),

@@ -31,7 +31,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::render::{ConflictStyle, break_at, conflict_block};
-use super::rule::{Pick, pick};
+use super::rule::{Pick, pick, renamed_apart};
 use super::text::Markers;
 use super::{Fallback, Which, put};
 use crate::cli::SameImagePolicy;
@@ -178,6 +178,13 @@ fn list(
     };
     let [o, a, b] = [0, 1, 2].map(|i| View::new(srcs[i], &sides[i]));
     let views = [&o?, &a?, &b?];
+    let ids = views.map(|v| (0..v.list.items.len()).map(|i| v.id(i)).collect::<Vec<_>>());
+    let ids = ids
+        .each_ref()
+        .map(|l| l.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
+    if renamed_apart(&ids[0], &ids[1], &ids[2]).is_some() {
+        return None;
+    }
     let schema = sides[0].schema;
     // The side that reordered the items all three keep sets the order.
     let kept = views.map(|v| v.kept(&views));

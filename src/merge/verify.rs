@@ -27,7 +27,7 @@ use crate::kustomization::schema::{ItemsSchema, LISTS, ListSchema, Order, pinned
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
-use crate::merge::rule::{Pick, pick};
+use crate::merge::rule::{Pick, pick, renamed_apart};
 
 /// The three inputs as kustomize reads them (indexed by `Which`).
 pub type Readings<'a> = [Result<Kustomization<'a>, ReadError>; 3];
@@ -263,6 +263,12 @@ fn items(
                 "`{key}` item `{id}` is not what the three-way rule gives"
             ));
         }
+    }
+    let orders = [&o, &a, &b].map(|m| m.order.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
+    if let Some(x) = renamed_apart(&orders[0], &orders[1], &orders[2]) {
+        return Err(format!(
+            "`{key}` item `{x}` was removed or renamed apart on the two sides, yet it came out clean"
+        ));
     }
     let [ko, ka, kb] = [&o, &a, &b].map(|m| m.kept(&[&o, &a, &b]));
     let (lead, follow) = match (ka != ko, kb != ko) {

@@ -17,6 +17,7 @@ mod kustomize_diff;
 mod merge_corpus;
 mod merge_fixtures;
 mod merge_git;
+mod merge_lists;
 mod oracle;
 mod properties;
 mod push;
