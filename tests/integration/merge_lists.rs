@@ -17,7 +17,7 @@ use kustomerge::kustomization::items::{ItemList, item_lists};
 use kustomerge::kustomization::schema::{Order, pin};
 use kustomerge::merge::{self, Options};
 
-use crate::common::{Sandbox, corpus, data_files, git_merge_file};
+use crate::common::{Sandbox, corpus, data_files, git_merge_file, kubectl_available};
 
 /// One generated edit: replacement spans on the base text.
 type Edit = Vec<(Range<usize>, String)>;
@@ -310,4 +310,83 @@ fn list_edits_on_real_files_merge_by_item() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A root kustomization listing one app, and three apps (a ConfigMap each).
+fn root_with_apps(sb: &Sandbox) -> PathBuf {
+    let repo = sb.repo("platform");
+    for app in ["billing", "checkout", "search"] {
+        sb.commit_file(
+            &repo,
+            &format!("apps/{app}/kustomization.yaml"),
+            b"resources:\n- configmap.yaml\n",
+            app,
+        );
+        let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {app}\n");
+        sb.commit_file(
+            &repo,
+            &format!("apps/{app}/configmap.yaml"),
+            cm.as_bytes(),
+            app,
+        );
+    }
+    repo
+}
+
+const ROOT: &str = "\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+# one line per team's app
+resources:
+- apps/billing
+";
+
+/// Two teams each add an app to a root kustomization's `resources:`: plain
+/// git stops (both appended at the end); with the driver, a rebase, a merge
+/// and a cherry-pick complete, and `kubectl kustomize` builds all three apps.
+#[test]
+fn two_teams_adding_apps_to_a_root_kustomization_rebase_merge_and_cherry_pick_cleanly() {
+    let sb = Sandbox::new();
+    let repo = root_with_apps(&sb);
+    let job = format!("{ROOT}- apps/search\n");
+    let main = format!("{ROOT}- apps/checkout\n");
+    let want = format!("{ROOT}- apps/checkout\n- apps/search\n");
+    sb.commit_file(&repo, "kustomization.yaml", ROOT.as_bytes(), "root");
+    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
+    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "add search");
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "add checkout");
+    let read = || std::fs::read_to_string(repo.join("kustomization.yaml")).unwrap();
+
+    sb.git(&repo, &["checkout", "-q", "job"]);
+    assert!(!sb.git_out(&repo, &["rebase", "main"]).status.success());
+    sb.git(&repo, &["rebase", "--abort"]);
+
+    sb.register_driver(&repo);
+    sb.git(&repo, &["rebase", "-q", "main"]);
+    assert_eq!(read(), want);
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    sb.git(&repo, &["merge", "-q", "--no-edit", "job@{1}"]);
+    assert_eq!(read(), want);
+    sb.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+    sb.git(&repo, &["cherry-pick", "job@{1}"]);
+    assert_eq!(read(), want);
+
+    if !kubectl_available() {
+        return;
+    }
+    let built = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let yaml = String::from_utf8(built.stdout).unwrap();
+    for app in ["billing", "checkout", "search"] {
+        assert!(yaml.contains(&format!("name: {app}\n")), "{yaml}");
+    }
 }
