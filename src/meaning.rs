@@ -110,14 +110,14 @@ const TOP_LEVEL: [(&str, Shape); 34] = [
     ("nameSuffix", Shape::Str),
     ("namespace", Shape::Str),
     ("commonLabels", Shape::StrMap),
-    ("labels", Shape::Any),
+    ("labels", Shape::List),
     ("commonAnnotations", Shape::StrMap),
     ("patchesStrategicMerge", Shape::StrList),
-    ("patchesJson6902", Shape::Any),
-    ("patches", Shape::Any),
+    ("patchesJson6902", Shape::List),
+    ("patches", Shape::List),
     ("images", Shape::Entries(IMAGE_FIELDS)),
     ("imageTags", Shape::Entries(IMAGE_FIELDS)),
-    ("replacements", Shape::Any),
+    ("replacements", Shape::List),
     ("replicas", Shape::Entries(REPLICA_FIELDS)),
     ("vars", Shape::Any),
     ("sortOptions", Shape::Any),
@@ -125,10 +125,10 @@ const TOP_LEVEL: [(&str, Shape); 34] = [
     ("components", Shape::StrList),
     ("crds", Shape::StrList),
     ("bases", Shape::StrList),
-    ("configMapGenerator", Shape::Any),
-    ("secretGenerator", Shape::Any),
+    ("configMapGenerator", Shape::List),
+    ("secretGenerator", Shape::List),
     ("helmGlobals", Shape::Any),
-    ("helmCharts", Shape::Any),
+    ("helmCharts", Shape::List),
     ("helmChartInflationGenerator", Shape::Any),
     ("generatorOptions", Shape::Any),
     ("configurations", Shape::StrList),
@@ -161,6 +161,9 @@ enum Shape {
     StrList,
     /// `map[string]string`.
     StrMap,
+    /// A list of structs the check holds to the three-way rule item by
+    /// item (`patches`, `configMapGenerator`, ...); otherwise as read.
+    List,
     /// A list of structs with these fields.
     Entries(&'static [(&'static str, Self)]),
     /// Anything; compared as read.
@@ -305,6 +308,18 @@ fn field(fields: &[(&'static str, Shape)], key: &str) -> Option<(&'static str, S
         .copied()
 }
 
+/// A list or map of `len` items, kept item by item: the check holds these to
+/// the three-way rule per item (`verify`). One longer than any real one is
+/// compared whole, to bound the memory of four readings; the check then
+/// takes only a side's value unchanged.
+fn kept(node: Node<'_>, len: usize) -> Value<'_> {
+    if len > MAX_ITEMS_KEPT {
+        node.into_value().digest()
+    } else {
+        node.into_value()
+    }
+}
+
 /// Checks `node` against the Go type `shape`; `None` is an absent field.
 fn shaped<'a>(node: Node<'a>, name: &str, shape: Shape) -> Result<Option<Value<'a>>, ReadError> {
     let wrong = |node: &Node, want: &str| {
@@ -330,23 +345,22 @@ fn shaped<'a>(node: Node<'a>, name: &str, shape: Shape) -> Result<Option<Value<'
             if let Some(bad) = items.iter().find(|n| !is_str(n)) {
                 return wrong(bad, "a list of strings");
             }
-            // Kept item by item: the check holds these lists to the
-            // three-way rule per item (`verify`). A list longer than any
-            // real one is compared whole, to bound the memory of four
-            // readings; the check then takes only a side's list unchanged.
-            if items.len() > MAX_ITEMS_KEPT {
-                Some(node.into_value().digest())
-            } else {
-                Some(node.into_value())
-            }
+            let len = items.len();
+            Some(kept(node, len))
         }
         (Shape::StrMap, Kind::Map(pairs)) => {
             let null = |n: &Node| matches!(n.kind, Kind::Scalar(Value::Null));
             if let Some((_, bad)) = pairs.iter().find(|(_, n)| !is_str(n) && !null(n)) {
                 return wrong(bad, "a map of strings");
             }
-            Some(node.into_value().digest())
+            let len = pairs.len();
+            Some(kept(node, len))
         }
+        (Shape::List, Kind::Seq(items)) => {
+            let len = items.len();
+            Some(kept(node, len))
+        }
+        (Shape::List, _) => Some(node.into_value().digest()),
         (Shape::Entries(fields), Kind::Seq(_)) => {
             let Kind::Seq(items) = node.kind else {
                 unreachable!("matched above")

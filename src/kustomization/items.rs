@@ -1,19 +1,21 @@
-//! Where the items of the lists of strings (`resources:`, `components:`, ...)
-//! sit in a file, for the merge of those lists item by item.
+//! Where the items of the lists merged item by item (`resources:`,
+//! `patches:`, `configMapGenerator:`, `commonLabels:`, ...) sit in a file.
 //!
-//! Only the shape nearly every file uses is modelled: a block list whose
+//! Only the shapes nearly every file uses are modelled: a block list whose
 //! items are one-line strings, each on its own `- item` line at one column,
-//! written without escapes. A list written any other way (flow style, an
-//! item YAML 1.1 reads as a number, an anchor, a multi-line inline patch) is
-//! reported as present but unmodelled, and the merge leaves it to git's line
-//! merge, as before.
+//! written without escapes; a block list of block maps, each starting on its
+//! own `- key:` line at one column; a block map of one-line `key: value`
+//! pairs. A list written any other way (flow style, an item YAML 1.1 reads
+//! as a number, an anchor, a tag, a multi-line string item) is reported as
+//! present but unmodelled, and the merge leaves it to git's line merge.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::locate::{Walker, is_null, line_end, line_start, next_line, offset, verbatim};
-use super::schema::ItemsSchema;
+use super::schema::{ItemShape, ItemsSchema};
 use super::{Error, ErrorKind};
 use crate::yaml11::{self, Plain};
 
@@ -27,7 +29,7 @@ pub struct ItemList<'a> {
     pub region: Range<usize>,
     /// The key's line, without its line break.
     pub header: Range<usize>,
-    /// The column of every item's `-`.
+    /// The column of every item's `-` (a pair's key).
     pub dash_col: usize,
     /// The items in source order.
     pub items: Vec<Item<'a>>,
@@ -40,8 +42,11 @@ pub struct Item<'a> {
     /// and blank lines above an item travel with it) to the end of its line,
     /// without the line break.
     pub span: Range<usize>,
-    /// The string, as kustomize reads it.
+    /// A string item's string as kustomize reads it; a pair's value and an
+    /// entry's lines as written.
     pub value: &'a str,
+    /// What identifies the item in its list (see [`ItemsSchema`]).
+    pub id: Cow<'a, str>,
 }
 
 /// A top-level list of strings: its key, and the list when the model covers
@@ -87,11 +92,17 @@ pub fn item_lists(src: &str) -> Result<Vec<Located<'_>>, Error> {
             continue;
         };
         let header = line_start(src, key_start)..line_end(src, key_end);
-        let list = match value {
-            Event::SequenceStart(StructureStyle::Block, 0, None) => {
+        let list = match (value, schema.shape) {
+            (Event::SequenceStart(StructureStyle::Block, 0, None), ItemShape::Strings) => {
                 block_items(&mut w, src, schema, header)?
             }
-            _ => {
+            (Event::SequenceStart(StructureStyle::Block, 0, None), ItemShape::Entries(_)) => {
+                entry_items(&mut w, src, schema, header)?
+            }
+            (Event::MappingStart(StructureStyle::Block, 0, None), ItemShape::Pairs) => {
+                pair_items(&mut w, src, schema, header)?
+            }
+            (value, _) => {
                 w.skip_node(&value, vspan)?;
                 None
             }
@@ -129,6 +140,7 @@ fn block_items<'a>(
                         items.push(Item {
                             span: next_line(src, prev_end)..line_end(src, e),
                             value,
+                            id: schema.identity(value).0,
                         });
                         prev_end = line_end(src, e);
                     }
@@ -141,16 +153,235 @@ fn block_items<'a>(
             }
         }
     }
-    Ok(match (modelled, dash_col) {
+    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
+}
+
+/// The list, when every item was in the model and at one column.
+fn finish<'a>(
+    modelled: bool,
+    dash_col: Option<usize>,
+    schema: &'static ItemsSchema,
+    header: Range<usize>,
+    items: Vec<Item<'a>>,
+    end: usize,
+) -> Option<ItemList<'a>> {
+    match (modelled, dash_col) {
         (true, Some(dash_col)) => Some(ItemList {
             schema,
-            region: header.start..prev_end,
+            region: header.start..end,
             header,
             dash_col,
             items,
         }),
         _ => None,
-    })
+    }
+}
+
+/// The entries of a block list of maps whose `SequenceStart` was just read;
+/// `None` (with the list's events consumed) when one is outside the model.
+fn entry_items<'a>(
+    w: &mut Walker<'a>,
+    src: &'a str,
+    schema: &'static ItemsSchema,
+    header: Range<usize>,
+) -> Result<Option<ItemList<'a>>, Error> {
+    let mut items = Vec::new();
+    let mut dash_col = None;
+    let mut modelled = true;
+    let mut prev_end = header.end;
+    loop {
+        let (ev, span) = w.next()?;
+        match ev {
+            Event::SequenceEnd => break,
+            Event::MappingStart(StructureStyle::Block, 0, None) if modelled => {
+                match entry(w, src)? {
+                    Some((first, end, fields)) => {
+                        let start = line_start(src, first);
+                        let col = src[start..first]
+                            .trim_end_matches(' ')
+                            .strip_suffix('-')
+                            .filter(|d| d.bytes().all(|b| b == b' '))
+                            .map(str::len);
+                        if col.is_none() || dash_col.is_some_and(|d| Some(d) != col) {
+                            modelled = false;
+                            continue;
+                        }
+                        dash_col = col;
+                        let value =
+                            |f: &str| fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
+                        items.push(Item {
+                            span: next_line(src, prev_end)..line_end(src, end),
+                            value: &src[start..line_end(src, end)],
+                            id: Cow::Owned(schema.entry_identity(value)),
+                        });
+                        prev_end = line_end(src, end);
+                    }
+                    None => modelled = false,
+                }
+            }
+            other => {
+                w.skip_node(&other, span)?;
+                modelled = false;
+            }
+        }
+    }
+    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
+}
+
+/// The pairs of a block map of strings whose `MappingStart` was just read;
+/// `None` (with the map's events consumed) when one is outside the model.
+fn pair_items<'a>(
+    w: &mut Walker<'a>,
+    src: &'a str,
+    schema: &'static ItemsSchema,
+    header: Range<usize>,
+) -> Result<Option<ItemList<'a>>, Error> {
+    let mut items = Vec::new();
+    let mut dash_col = None;
+    let mut modelled = true;
+    let mut prev_end = header.end;
+    loop {
+        let (ev, span) = w.next()?;
+        let (ks, ke) = offset(span);
+        let key = match ev {
+            Event::MappingEnd => break,
+            Event::Scalar(key, _, 0, None) if modelled => key,
+            other => {
+                w.skip_node(&other, span)?;
+                modelled = false;
+                continue;
+            }
+        };
+        let (ev, span) = w.next()?;
+        let (s, e) = offset(span);
+        let Event::Scalar(_, _, 0, None) = ev else {
+            w.skip_node(&ev, span)?;
+            modelled = false;
+            continue;
+        };
+        let end = if e > s { e } else { ke };
+        let start = line_start(src, ks);
+        let col = ks - start;
+        if src[ks..end].contains('\n')
+            || !src[start..ks].bytes().all(|b| b == b' ')
+            || dash_col.is_some_and(|d| d != col)
+        {
+            modelled = false;
+            continue;
+        }
+        dash_col = Some(col);
+        items.push(Item {
+            span: next_line(src, prev_end)..line_end(src, end),
+            value: &src[s.min(end)..end],
+            id: key,
+        });
+        prev_end = line_end(src, end);
+    }
+    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
+}
+
+/// An entry's fields: a scalar's value as read, a collection's as written.
+type Fields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// One block map entry whose `MappingStart` was just read: the offset of its
+/// first key, the end of its last content, and its [`Fields`]; `None`, with
+/// the entry's events consumed, when it holds an anchor, an alias, a tag or
+/// a key that is not a string.
+
+fn entry<'a>(
+    w: &mut Walker<'a>,
+    src: &'a str,
+) -> Result<Option<(usize, usize, Fields<'a>)>, Error> {
+    let (mut first, mut end) = (None, 0);
+    let mut fields = Vec::new();
+    let mut modelled = true;
+    loop {
+        let (ev, span) = w.next()?;
+        let (ks, ke) = offset(span);
+        let key = match ev {
+            Event::MappingEnd => break,
+            Event::Scalar(key, _, 0, None) if modelled => key,
+            other => {
+                end = end.max(w.skip_node(&other, span)?);
+                modelled = false;
+                continue;
+            }
+        };
+        first.get_or_insert(ks);
+        end = end.max(ke);
+        let (ev, span) = w.next()?;
+        let (s, e) = offset(span);
+        match ev {
+            Event::Scalar(v, style, 0, None) => {
+                // A block scalar's span runs over the line breaks after it.
+                end = end.max(s + src[s..e.max(s)].trim_end().len());
+                modelled &= !trails_blank(&v, style);
+                fields.push((key, v));
+            }
+            Event::SequenceStart(_, 0, None) | Event::MappingStart(_, 0, None) => {
+                let (clean, last) = clean_node(w, src, &ev, span)?;
+                end = end.max(last);
+                modelled &= clean;
+                fields.push((key, Cow::Borrowed(src[s..last.max(s)].trim())));
+            }
+            other => {
+                end = end.max(w.skip_node(&other, span)?);
+                modelled = false;
+            }
+        }
+    }
+    Ok(first.filter(|_| modelled).map(|f| (f, end, fields)))
+}
+
+/// Whether a block scalar's value ends in blank content: lines of spaces
+/// more indented than its text belong to it, and the item's lines, which
+/// end at its last text, would leave them behind when the item moves.
+fn trails_blank(value: &str, style: ScalarStyle) -> bool {
+    matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+        && value
+            .strip_suffix('\n')
+            .unwrap_or(value)
+            .ends_with(char::is_whitespace)
+}
+
+/// Consumes a collection whose start event was just read, as
+/// [`Walker::skip_node`] does, and says whether it was free of anchors,
+/// aliases and tags, and where its content ends.
+fn clean_node<'a>(
+    w: &mut Walker<'a>,
+    src: &str,
+    ev: &Event<'a>,
+    span: granit_parser::Span,
+) -> Result<(bool, usize), Error> {
+    let mut end = offset(span).1;
+    let mut clean = true;
+    let mut depth = match ev {
+        Event::SequenceStart(..) | Event::MappingStart(..) => 1usize,
+        _ => return Ok((true, end)),
+    };
+    while depth > 0 {
+        let (ev, span) = w.next()?;
+        let (s, e) = offset(span);
+        match ev {
+            Event::SequenceStart(_, 0, None) | Event::MappingStart(_, 0, None) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => depth -= 1,
+            Event::Scalar(ref v, style, 0, None) => {
+                end = end.max(s + src[s..e.max(s)].trim_end().len());
+                clean &= !trails_blank(v, style);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                clean = false;
+            }
+            _ => clean = false,
+        }
+        // A block collection's end event sits at the next token; only flow
+        // brackets and scalars mark real content.
+        if e > s && !matches!(ev, Event::Scalar(..)) {
+            end = end.max(e);
+        }
+    }
+    Ok((clean, end))
 }
 
 /// A scalar item spanning `s..e` as the model takes it: alone on its
@@ -208,6 +439,51 @@ mod tests {
     }
 
     #[test]
+    fn entries_and_pairs_are_items_by_their_identity() {
+        let src = "patches:\n- path: p1.yaml\n# inline\n- target:\n    kind: Deployment\n  patch: |-\n    - op: remove\n      path: /x\n\nconfigMapGenerator:\n- name: cfg\n  literals:\n  - A=1\ncommonLabels:\n  app: shop # owner\n  team: \"core\"\n";
+        let lists = item_lists(src).unwrap();
+        let got: Vec<(&str, Vec<(String, &str)>)> = lists
+            .iter()
+            .map(|(k, l)| {
+                let l = l.as_ref().unwrap();
+                (
+                    *k,
+                    l.items
+                        .iter()
+                        .map(|i| (i.id.to_string(), &src[i.span.clone()]))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "patches",
+                    vec![
+                        ("path=p1.yaml\ntarget=\npatch=\noptions=".to_owned(), "- path: p1.yaml"),
+                        (
+                            "path=\ntarget=kind: Deployment\npatch=- op: remove\n  path: /x\noptions=".to_owned(),
+                            "# inline\n- target:\n    kind: Deployment\n  patch: |-\n    - op: remove\n      path: /x"
+                        ),
+                    ]
+                ),
+                (
+                    "configMapGenerator",
+                    vec![("namespace=\nname=cfg".to_owned(), "- name: cfg\n  literals:\n  - A=1")]
+                ),
+                (
+                    "commonLabels",
+                    vec![
+                        ("app".to_owned(), "  app: shop # owner"),
+                        ("team".to_owned(), "  team: \"core\"")
+                    ]
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn other_shapes_are_present_but_unmodelled() {
         for src in [
             "resources: [a, b]\n",
@@ -217,6 +493,11 @@ mod tests {
             "resources:\n- &x a\n",
             "resources:\n- a\nresources:\n- b\n",
             "patchesStrategicMerge:\n- |\n  kind: X\n",
+            "patches:\n- {path: a}\n",
+            "patches:\n- path: a\n  target: &t {kind: X}\n",
+            "patches:\n-\n  path: a\n",
+            "commonLabels:\n  a: b\n  c: [d]\n",
+            "commonLabels:\n  a: 'b\n    c'\n",
         ] {
             let lists = item_lists(src).unwrap();
             assert!(lists.iter().all(|(_, l)| l.is_none()), "{src}");

@@ -101,7 +101,7 @@ pub enum Order {
     Sequence,
 }
 
-/// A top-level list of strings merged item by item, by identity.
+/// A top-level list (or map) merged item by item, by identity.
 #[derive(Debug)]
 pub struct ItemsSchema {
     /// The top-level key.
@@ -111,26 +111,93 @@ pub struct ItemsSchema {
     /// Whether an item may be a remote base pinned by `?ref=`/`?version=`:
     /// then its identity is the URL without the pin (see [`pin`]).
     pub pinned: bool,
+    /// What an item is, and so what its identity is.
+    pub shape: ItemShape,
 }
 
-const fn items(key: &'static str, order: Order, pinned: bool) -> ItemsSchema {
-    ItemsSchema { key, order, pinned }
+/// What the items of an [`ItemsSchema`] list are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemShape {
+    /// Strings (`resources:`): the string is the identity.
+    Strings,
+    /// Maps (`patches:`, `configMapGenerator:`), identified by these fields'
+    /// values together (kustomize-semantics §10: kustomize itself keys none
+    /// of these). A patch is its file, target and inline text: one file may
+    /// patch two targets, and an inline patch edited is a new patch in the
+    /// old one's place, never merged line by line inside.
+    Entries(&'static [&'static str]),
+    /// The pairs of a map of strings (`commonLabels:`): the key is the
+    /// identity.
+    Pairs,
 }
 
-/// Every list of strings merged item by item (kustomize-semantics §10).
-/// `patchesStrategicMerge` holds paths (an inline patch, being multi-line,
-/// is left to git's line merge) and is applied in order.
-pub const ITEM_LISTS: [ItemsSchema; 10] = [
-    items("resources", Order::Set, true),
-    items("bases", Order::Set, true),
-    items("components", Order::Sequence, true),
-    items("crds", Order::Set, false),
-    items("configurations", Order::Set, false),
-    items("generators", Order::Set, false),
-    items("transformers", Order::Sequence, false),
-    items("validators", Order::Set, false),
-    items("buildMetadata", Order::Set, false),
-    items("patchesStrategicMerge", Order::Sequence, false),
+const fn strings(key: &'static str, order: Order, pinned: bool) -> ItemsSchema {
+    ItemsSchema {
+        key,
+        order,
+        pinned,
+        shape: ItemShape::Strings,
+    }
+}
+
+const fn entries(key: &'static str, order: Order, fields: &'static [&'static str]) -> ItemsSchema {
+    ItemsSchema {
+        key,
+        order,
+        pinned: false,
+        shape: ItemShape::Entries(fields),
+    }
+}
+
+const fn pairs(key: &'static str) -> ItemsSchema {
+    ItemsSchema {
+        key,
+        order: Order::Set,
+        pinned: false,
+        shape: ItemShape::Pairs,
+    }
+}
+
+/// Every list merged item by item, with its identity and order semantics
+/// (kustomize-semantics §10). Patches, replacements and labels apply in
+/// order; a generator or chart is identified as kustomize finds a repeated
+/// one (`namespace`+`name`; `name`+`releaseName`).
+pub const ITEM_LISTS: [ItemsSchema; 19] = [
+    strings("resources", Order::Set, true),
+    strings("bases", Order::Set, true),
+    strings("components", Order::Sequence, true),
+    strings("crds", Order::Set, false),
+    strings("configurations", Order::Set, false),
+    strings("generators", Order::Set, false),
+    strings("transformers", Order::Sequence, false),
+    strings("validators", Order::Set, false),
+    strings("buildMetadata", Order::Set, false),
+    strings("patchesStrategicMerge", Order::Sequence, false),
+    entries(
+        "patches",
+        Order::Sequence,
+        &["path", "target", "patch", "options"],
+    ),
+    entries(
+        "patchesJson6902",
+        Order::Sequence,
+        &["path", "target", "patch"],
+    ),
+    entries(
+        "replacements",
+        Order::Sequence,
+        &["path", "source", "targets"],
+    ),
+    entries("configMapGenerator", Order::Set, &["namespace", "name"]),
+    entries("secretGenerator", Order::Set, &["namespace", "name"]),
+    entries("helmCharts", Order::Set, &["name", "releaseName"]),
+    entries(
+        "labels",
+        Order::Sequence,
+        &["includeSelectors", "includeTemplates", "fields"],
+    ),
+    pairs("commonLabels"),
+    pairs("commonAnnotations"),
 ];
 
 impl ItemsSchema {
@@ -139,17 +206,31 @@ impl ItemsSchema {
         ITEM_LISTS.iter().find(|s| s.key == key)
     }
 
-    /// An item's identity and its pin: a remote base's URL without its
-    /// `ref=`/`version=` query parameters, and those parameters (empty when
-    /// unpinned or when the list holds no remote bases). Two sides that pin
-    /// one base to different refs change one item, exactly as two tags of
-    /// one image do.
+    /// A string item's identity and its pin: a remote base's URL without
+    /// its `ref=`/`version=` query parameters, and those parameters (empty
+    /// when unpinned or when the list holds no remote bases). Two sides
+    /// that pin one base to different refs change one item, exactly as two
+    /// tags of one image do.
     pub fn identity<'s>(&self, item: &'s str) -> (Cow<'s, str>, Cow<'s, str>) {
         if self.pinned {
             pin(item)
         } else {
             (Cow::Borrowed(item), Cow::Borrowed(""))
         }
+    }
+
+    /// An entry's identity from its fields' values (`value(field)`, each as
+    /// its text), for [`ItemShape::Entries`]. The merge and the check call
+    /// this with values they read their own way.
+    pub fn entry_identity<'v>(&self, value: impl Fn(&str) -> Option<Cow<'v, str>>) -> String {
+        let ItemShape::Entries(fields) = self.shape else {
+            return String::new();
+        };
+        fields
+            .iter()
+            .map(|f| format!("{f}={}", value(f).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 

@@ -116,7 +116,7 @@ impl<'s> View<'s> {
     fn new(src: &'s str, list: &'s ItemList<'s>) -> Option<Self> {
         let mut ids = HashMap::with_capacity(list.items.len());
         for (i, item) in list.items.iter().enumerate() {
-            if ids.insert(list.schema.identity(item.value).0, i).is_some() {
+            if ids.insert(item.id.clone(), i).is_some() {
                 return None;
             }
         }
@@ -124,7 +124,7 @@ impl<'s> View<'s> {
     }
 
     fn id(&self, i: usize) -> Cow<'s, str> {
-        self.list.schema.identity(self.list.items[i].value).0
+        self.list.items[i].id.clone()
     }
 
     fn text(&self, i: usize) -> &'s str {

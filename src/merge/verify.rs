@@ -23,7 +23,9 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::cli::SameImagePolicy;
-use crate::kustomization::schema::{ItemsSchema, LISTS, ListSchema, Order, pinned_version};
+use crate::kustomization::schema::{
+    ItemShape, ItemsSchema, LISTS, ListSchema, Order, pinned_version,
+};
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
@@ -270,6 +272,10 @@ fn items(
             "`{key}` item `{x}` was removed or renamed apart on the two sides, yet it came out clean"
         ));
     }
+    if schema.shape == ItemShape::Pairs {
+        // A map's keys have no order to kustomize (nor in this reading).
+        return Ok(());
+    }
     let [ko, ka, kb] = [&o, &a, &b].map(|m| m.kept(&[&o, &a, &b]));
     let (lead, follow) = match (ka != ko, kb != ko) {
         (true, true) if ka != kb => {
@@ -327,10 +333,10 @@ fn items(
     Ok(())
 }
 
-/// A list of strings by identity, in order.
+/// A list's items by identity, in order.
 struct Ids<'v> {
     order: Vec<Cow<'v, str>>,
-    values: HashMap<Cow<'v, str>, &'v str>,
+    values: HashMap<Cow<'v, str>, &'v Value<'v>>,
 }
 
 impl Ids<'_> {
@@ -338,7 +344,7 @@ impl Ids<'_> {
         self.values.contains_key(id)
     }
 
-    fn value(&self, id: &str) -> Option<&str> {
+    fn value(&self, id: &str) -> Option<&Value<'_>> {
         self.values.get(id).copied()
     }
 
@@ -373,34 +379,56 @@ impl Ids<'_> {
     }
 }
 
-/// `None` when the value is not a list of strings or an identity repeats.
+/// `None` when the value is not a list of the schema's items or an identity
+/// repeats.
 fn by_id<'v>(schema: &ItemsSchema, list: Option<&'v Value<'v>>) -> Option<Ids<'v>> {
-    let items: &[Value] = match list {
-        None => &[],
-        Some(Value::Seq(items)) => items,
-        Some(_) => return None,
-    };
     let mut ids = Ids {
-        order: Vec::with_capacity(items.len()),
-        values: HashMap::with_capacity(items.len()),
+        order: Vec::new(),
+        values: HashMap::new(),
     };
-    for item in items {
-        let Value::Str(s) = item else { return None };
-        let id = schema.identity(s).0;
-        if ids.values.insert(id.clone(), s.as_ref()).is_some() {
-            return None;
+    let mut add = |id: Cow<'v, str>, value: &'v Value<'v>| {
+        ids.order.push(id.clone());
+        ids.values.insert(id, value).is_none()
+    };
+    let fresh = match (schema.shape, list) {
+        (_, None) => true,
+        (ItemShape::Pairs, Some(Value::Map(pairs))) => {
+            pairs.iter().all(|(k, v)| add(Cow::Borrowed(k.as_ref()), v))
         }
-        ids.order.push(id);
-    }
-    Some(ids)
+        (ItemShape::Strings, Some(Value::Seq(items))) => items.iter().all(|item| match item {
+            Value::Str(s) => add(schema.identity(s).0, item),
+            _ => false,
+        }),
+        (ItemShape::Entries(_), Some(Value::Seq(items))) => items.iter().all(|item| match item {
+            Value::Map(fields) => {
+                let text = |f: &str| {
+                    fields.get(f).map(|v| match v {
+                        Value::Str(s) => s.clone(),
+                        other => Cow::Owned(format!("{other:?}")),
+                    })
+                };
+                add(Cow::Owned(schema.entry_identity(text)), item)
+            }
+            _ => false,
+        }),
+        _ => false,
+    };
+    fresh.then_some(ids)
 }
 
-/// The item whose pin is the higher version, when both pins read as versions.
-fn newer<'v>(schema: &ItemsSchema, a: Option<&'v str>, b: Option<&'v str>) -> Option<&'v str> {
-    let (a, b) = (a?, b?);
-    let (pa, pb) = (schema.identity(a).1, schema.identity(b).1);
+/// The item whose pin is the higher version, when both are strings whose
+/// pins read as versions.
+fn newer<'v>(
+    schema: &ItemsSchema,
+    a: Option<&'v Value<'v>>,
+    b: Option<&'v Value<'v>>,
+) -> Option<&'v Value<'v>> {
+    let (Value::Str(sa), Value::Str(sb)) = (a?, b?) else {
+        return None;
+    };
+    let (pa, pb) = (schema.identity(sa).1, schema.identity(sb).1);
     let order = crate::version::compare(pinned_version(&pa)?, pinned_version(&pb)?)?;
-    Some(if order.is_ge() { a } else { b })
+    if order.is_ge() { a } else { b }
 }
 
 /// What a clean plan's list means to kustomize: each entry's fields in the

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use kustomerge::kustomization::edit::splice;
 use kustomerge::kustomization::items::{ItemList, item_lists};
-use kustomerge::kustomization::schema::{Order, pin};
+use kustomerge::kustomization::schema::{ItemShape, Order, pin};
 use kustomerge::merge::{self, Options};
 
 use crate::common::{Sandbox, corpus, data_files, git_merge_file, kubectl_available};
@@ -43,10 +43,28 @@ impl Ctx<'_> {
         self.list.items.len()
     }
 
-    /// A new item after item `i` (its line break and `- value`).
+    /// A new item's line, identified by `value`, as the list's items are
+    /// written: a string, a map entry by its identifying field, a pair.
+    fn line(&self, value: &str) -> String {
+        let indent = &self.indent;
+        match self.list.schema.shape {
+            ItemShape::Strings => format!("{indent}- {value}"),
+            ItemShape::Entries(fields) => {
+                let field = if fields.contains(&"path") {
+                    "path"
+                } else {
+                    fields[fields.len() - 1]
+                };
+                format!("{indent}- {field}: {value}")
+            }
+            ItemShape::Pairs => format!("{indent}{value}: x"),
+        }
+    }
+
+    /// A new item after item `i` (its line break and its line).
     fn insert_after(&self, i: usize, value: &str) -> Edit {
         let at = self.list.items[i].span.end;
-        vec![(at..at, format!("{}{}- {value}", self.eol, self.indent))]
+        vec![(at..at, format!("{}{}", self.eol, self.line(value)))]
     }
 
     /// Item `i` gone, with the comments above it and its line break.
@@ -63,11 +81,20 @@ impl Ctx<'_> {
         vec![(span.start..end, String::new())]
     }
 
-    /// Item `i`'s value replaced.
+    /// Item `i` identified by `value` instead (a string's text; an entry's
+    /// or a pair's lines, the comments above kept).
     fn rename(&self, i: usize, value: &str) -> Edit {
-        let v = self.list.items[i].value;
+        let item = &self.list.items[i];
+        let v = item.value;
         let at = v.as_ptr() as usize - self.src.as_ptr() as usize;
-        vec![(at..at + v.len(), value.to_owned())]
+        match self.list.schema.shape {
+            ItemShape::Strings => vec![(at..at + v.len(), value.to_owned())],
+            ItemShape::Entries(_) => vec![(at..item.span.end, self.line(value))],
+            ItemShape::Pairs => {
+                let start = self.src[..item.span.end].rfind('\n').map_or(0, |p| p + 1);
+                vec![(start..item.span.end, self.line(value))]
+            }
+        }
     }
 
     /// The items in reverse order, each with the comments above it.
@@ -249,11 +276,7 @@ fn list_edits_on_real_files_merge_by_item() {
             continue;
         };
         for list in located.iter().filter_map(|(_, l)| l.as_ref()) {
-            let ids: Vec<_> = list
-                .items
-                .iter()
-                .map(|i| list.schema.identity(i.value).0)
-                .collect();
+            let ids: Vec<_> = list.items.iter().map(|i| &i.id).collect();
             if list.items.is_empty() || (1..ids.len()).any(|i| ids[..i].contains(&ids[i])) {
                 continue;
             }
