@@ -97,6 +97,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// A comment line put above item `i`: a change to the item that keeps
+    /// its identity.
+    fn touch(&self, i: usize, by: &str) -> Edit {
+        let at = self.list.items[i].span.start;
+        vec![(
+            at..at,
+            format!("{}# touched by {by}{}", self.indent, self.eol),
+        )]
+    }
+
     /// The items in reverse order, each with the comments above it.
     fn reversed(&self) -> Edit {
         let items = &self.list.items;
@@ -211,6 +221,21 @@ fn shapes(c: &Ctx<'_>) -> Vec<(&'static str, Edit, Edit, Want)> {
             rev,
             append_o.clone(),
             Want::Bytes(splice(c.src, want)),
+        );
+    }
+    if n >= 2 {
+        let (ta, tb) = (c.touch(0, "current"), c.touch(n - 1, "other"));
+        push(
+            "change the first vs change the last",
+            ta.clone(),
+            tb.clone(),
+            both(&ta, &tb),
+        );
+        push(
+            "change one item two ways",
+            ta,
+            c.touch(0, "other"),
+            Want::Conflict,
         );
     }
     if n >= 3 {
