@@ -287,7 +287,6 @@ type Fields<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 /// first key, the end of its last content, and its [`Fields`]; `None`, with
 /// the entry's events consumed, when it holds an anchor, an alias, a tag or
 /// a key that is not a string.
-
 fn entry<'a>(
     w: &mut Walker<'a>,
     src: &'a str,
