@@ -203,6 +203,8 @@ fn list(
             out.push((id, o, false));
         }
     }
+    let base_ids = &ids[0];
+    let sorted = base_ids.len() > 1 && base_ids.is_sorted();
     let fv = views[follow as usize];
     let mut after: Option<usize> = None;
     for i in 0..fv.list.items.len() {
@@ -214,11 +216,16 @@ fn list(
         let Some(o) = decide(&id) else {
             continue;
         };
-        // After its predecessor, and after the leader's own additions there.
+        // After its predecessor, and after the leader's own additions there
+        // (among them in order, where the base list is sorted: a person
+        // adding to a sorted list keeps it sorted), but before an addition
+        // both sides made, which comes later on this side.
         let mut at = after.map_or(0, |p| p + 1);
         let mut shared = false;
         while let Some((x, _, false)) = out.get(at)
             && !views[0].ids.contains_key(x)
+            && !fv.ids.contains_key(x)
+            && !(sorted && *x > id)
         {
             at += 1;
             shared = true;
