@@ -2,7 +2,7 @@
 //! fixed tokens, leave only what `check` says it couldn't fix, and don't
 //! change what kustomize reads (the independent reader, `meaning::read`).
 
-use kustomerge::commands::check::{Report, check_bytes, fix_bytes};
+use kustomerge::lint::{Report, check_bytes, fix_bytes};
 use kustomerge::meaning;
 
 use crate::common::{Sandbox, corpus, data_files, stderr};
