@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::common::{Sandbox, corpus, fixtures, stderr};
+use crate::common::{Sandbox, corpus, fixtures, hermetic, kubectl_available, stderr};
 
 /// Every code `check` can report; each must have a fixture.
-const CODES: [&str; 18] = [
+const CODES: [&str; 23] = [
     "conflict-marker",
     "yaml-error",
     "multiple-documents",
@@ -33,6 +33,11 @@ const CODES: [&str; 18] = [
     "malformed-tag",
     "invalid-count",
     "several-kustomizations",
+    "duplicate-item",
+    "remote-pinned-twice",
+    "duplicate-generator",
+    "duplicate-generator-key",
+    "duplicate-patch",
 ];
 
 #[test]
@@ -218,6 +223,140 @@ fn the_corpus_is_clean_but_for_its_known_problems() {
     for file in &rejected {
         assert!(flagged.contains(file.as_str()), "{file} was not flagged");
     }
+}
+
+/// A fixture's files in a folder of the sandbox, for `kubectl kustomize`.
+fn fixture_copy(sb: &Sandbox, case: &str) -> PathBuf {
+    let dir = sb.path().join(case);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in std::fs::read_dir(fixtures().join("check").join(case)).unwrap() {
+        let file = file.unwrap().path();
+        std::fs::copy(&file, dir.join(file.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// `kubectl kustomize DIR`: the build, or kustomize's error.
+fn kustomize(sb: &Sandbox, dir: &Path) -> Result<String, String> {
+    let mut cmd = std::process::Command::new("kubectl");
+    hermetic(&mut cmd, &sb.home());
+    let out = cmd
+        .args(["kustomize", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+fn refused(build: Result<String, String>, why: &str) {
+    match build {
+        Err(e) => assert!(
+            e.contains(why),
+            "kustomize failed, but not with {why:?}: {e}"
+        ),
+        Ok(out) => panic!("kustomize built it (want {why:?}):\n{out}"),
+    }
+}
+
+/// The list rules' fixtures, built by the real kustomize (`kubectl
+/// kustomize`, v5.5.0): what `check` says kustomize refuses, it refuses with
+/// the error the message quotes; what it says kustomize applies twice, it
+/// applies twice; what it says is read to no effect builds the same without
+/// it; and the repeats `--fix` deletes leave a file kustomize builds.
+#[test]
+fn kustomize_refuses_or_doubles_what_the_list_rules_report() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let registered = "may not add resource with an already registered id";
+
+    let dir = fixture_copy(&sb, "duplicate_item");
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    refused(kustomize(&sb, &dir), registered);
+    let resource = "# added again by a merge\n- deployment.yaml\n";
+    std::fs::write(
+        &file,
+        text.replacen(resource, "# added again by a merge\n", 1),
+    )
+    .unwrap();
+    let config_twice = kustomize(&sb, &dir).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let out = sb.kustomerge(&dir, &["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    let want = text
+        .replacen(resource, "# added again by a merge\n", 1)
+        .replacen(
+            "- name-prefix.yaml\n- name-prefix.yaml\n",
+            "- name-prefix.yaml\n",
+            1,
+        );
+    assert_eq!(fixed, want, "--fix deletes exactly the later lines");
+    assert_eq!(kustomize(&sb, &dir).unwrap(), config_twice);
+
+    // One remote base at two refs, served from a local repository.
+    let platform = sb.repo("platform");
+    for app in ["api", "worker"] {
+        sb.commit_file(
+            &platform,
+            &format!("deploy/{app}/kustomization.yaml"),
+            b"resources:\n- deployment.yaml\n",
+            app,
+        );
+        let deployment = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap();
+        sb.commit_file(
+            &platform,
+            &format!("deploy/{app}/deployment.yaml"),
+            deployment
+                .replace("name: api", &format!("name: {app}"))
+                .as_bytes(),
+            app,
+        );
+    }
+    sb.git(&platform, &["tag", "v1.4.0"]);
+    sb.git(&platform, &["tag", "v1.5.0"]);
+    let dir = fixture_copy(&sb, "remote_pinned_twice");
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let served = format!("file://{}", platform.display());
+    std::fs::write(
+        &file,
+        text.replace("https://github.com/acme/platform", &served),
+    )
+    .unwrap();
+    refused(kustomize(&sb, &dir), registered);
+
+    let dir = fixture_copy(&sb, "duplicate_generator");
+    refused(
+        kustomize(&sb, &dir),
+        "exists; behavior must be merge or replace",
+    );
+
+    let dir = fixture_copy(&sb, "duplicate_generator_key");
+    refused(
+        kustomize(&sb, &dir),
+        "api-config illegally repeats the key `LOG_LEVEL`",
+    );
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("  - LOG_LEVEL=debug\n", "")).unwrap();
+    refused(
+        kustomize(&sb, &dir),
+        "api-tls illegally repeats the key `tls.crt`",
+    );
+
+    let dir = fixture_copy(&sb, "duplicate_patch");
+    let built = kustomize(&sb, &dir).unwrap();
+    assert_eq!(
+        built.matches("name: log-shipper").count(),
+        2,
+        "the inline patch listed twice adds its container twice:\n{built}"
+    );
 }
 
 fn hook(repo: &Path) {
