@@ -1,5 +1,12 @@
-//! `check --fix`: the mechanical fixes the rules offer, applied byte for
-//! byte and checked against the independent reader.
+//! `check --fix`: the mechanical fixes the rules offer, changing only the
+//! fixed tokens' bytes. It quotes YAML 1.1 numbers and bools in the
+//! entries' string fields (`newTag: 1.10` -> `newTag: "1.10"`; never a
+//! null, which quoted would become the string `~`), writes the field names
+//! kustomize reads case-insensitively in their one spelling (`Images:`,
+//! `NewTag:`), and deletes the later line of an item listed twice in one
+//! list of strings. The rest is reported as usual, as what it could not
+//! fix. A file kustomize could read before must read the same after, but
+//! for the deleted repeats ([`meaning::read`]), or nothing is written.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -32,14 +39,14 @@ pub(super) fn fix_file(
     let (text, fixed, left) = fix_bytes(label, bytes);
     if let Some(text) = text {
         if let Ok(before) = meaning::read(bytes) {
-            let after = meaning::read(text.as_bytes());
-            if after.map(without_repeats).as_ref().ok() != Some(&without_repeats(before)) {
-                bail!(
+            match meaning::read(text.as_bytes()).map(without_repeats) {
+                Ok(after) if after == without_repeats(before) => {}
+                after => bail!(
                     "{label}: the fixes would change what kustomize reads ({}); nothing written. This is a bug in kustomerge: please report it with the file",
-                    meaning::read(text.as_bytes())
+                    after
                         .err()
                         .map_or("different values".to_owned(), |e| e.to_string())
-                );
+                ),
             }
         }
         report.rewrites.push((path.to_owned(), text));

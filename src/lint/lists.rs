@@ -74,6 +74,8 @@ pub(super) fn lists(file: &str, src: &str, report: &mut Report) {
 #[derive(Default)]
 struct Items<'a> {
     seen: HashMap<(&'static str, String), Seen<'a>>,
+    /// The modelled items' lines, once a fix needs them.
+    lines: Option<ItemLines>,
 }
 
 /// Where an item was first listed.
@@ -88,7 +90,7 @@ impl<'a> Items<'a> {
     fn check(
         &mut self,
         file: &str,
-        src: &str,
+        src: &'a str,
         list: &'static str,
         repeat: Repeat,
         node: &'a Node<'a>,
@@ -164,7 +166,12 @@ impl<'a> Items<'a> {
             report.problem(file, at(item), "duplicate-item", message, fix.to_owned());
             if first.list == list
                 && first.text == text
-                && let Some(range) = item_line(src, list, item.line)
+                && let Some(range) = item_line(
+                    src,
+                    self.lines.get_or_insert_with(|| item_lines(src)),
+                    list,
+                    item.line,
+                )
             {
                 report.fixable(range, String::new());
             }
@@ -172,29 +179,48 @@ impl<'a> Items<'a> {
     }
 }
 
-/// The bytes to delete to remove the item on `line` of `list`, when the
-/// list is written the one way where that line is exactly one item (a
-/// block list of one-line items): the line and its line break.
-fn item_line(src: &str, list: &str, line: u32) -> Option<std::ops::Range<usize>> {
-    let lists = item_lists(src).ok()?;
-    let (_, Some(modelled)) = lists.iter().find(|(key, _)| *key == list)? else {
-        return None;
-    };
-    modelled.items.iter().find_map(|item| {
-        let start = src[..item.span.end].rfind('\n').map_or(0, |i| i + 1);
-        let at = src[..start].matches('\n').count() + 1;
-        if at != line as usize {
-            return None;
+/// The lines of the items of the lists the span model covers (block lists
+/// of one-line items, where a line is exactly one item), by number: each
+/// one's list, start and end (without its line break).
+type ItemLines = HashMap<u32, (&'static str, usize, usize)>;
+
+fn item_lines(src: &str) -> ItemLines {
+    let lists = item_lists(src).unwrap_or_default();
+    let mut out = HashMap::new();
+    // Lists and items come in source order: lines are counted on the way.
+    let (mut counted, mut line) = (0, 1);
+    for (key, list) in &lists {
+        for item in list.iter().flat_map(|l| &l.items) {
+            let start = src[..item.span.end].rfind('\n').map_or(0, |i| i + 1);
+            line += src[counted..start].matches('\n').count() as u32;
+            counted = start;
+            out.insert(line, (*key, start, item.span.end));
         }
-        let rest = &src[item.span.end..];
-        let eol = rest.strip_prefix('\r').unwrap_or(rest);
-        Some(if eol.starts_with('\n') {
-            start..src.len() - eol.len() + 1
-        } else {
-            // The file's last line, without a line break: the one before
-            // it goes instead.
-            start.saturating_sub(1)..item.span.end
-        })
+    }
+    out
+}
+
+/// The bytes to delete to remove the item on `line` of `list`, when that
+/// line is exactly the item: the line and its line break.
+fn item_line(
+    src: &str,
+    lines: &ItemLines,
+    list: &str,
+    line: u32,
+) -> Option<std::ops::Range<usize>> {
+    let &(key, start, end) = lines.get(&line)?;
+    if key != list {
+        return None;
+    }
+    let rest = &src[end..];
+    let eol = rest.strip_prefix('\r').unwrap_or(rest);
+    Some(if eol.starts_with('\n') {
+        start..src.len() - eol.len() + 1
+    } else {
+        // The file's last line, without a line break: the break before it
+        // goes instead.
+        let before = &src[..start.saturating_sub(1)];
+        before.strip_suffix('\r').unwrap_or(before).len()..end
     })
 }
 

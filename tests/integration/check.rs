@@ -357,6 +357,29 @@ fn kustomize_refuses_or_doubles_what_the_list_rules_report() {
         2,
         "the inline patch listed twice adds its container twice:\n{built}"
     );
+
+    // A component listed twice is applied twice: here, that patch.
+    let patches = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    let (_, inline) = patches.rsplit_once("- target:").unwrap();
+    std::fs::create_dir_all(dir.join("sidecar")).unwrap();
+    std::fs::write(
+        dir.join("sidecar/kustomization.yaml"),
+        format!("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target:{inline}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n- deployment.yaml\ncomponents:\n- sidecar\n- sidecar\n",
+    )
+    .unwrap();
+    let out = sb.kustomerge(&dir, &["check", "kustomization.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("kustomization.yaml:5:3: `sidecar` is already listed at line 4; kustomize applies a component once per listing"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let built = kustomize(&sb, &dir).unwrap();
+    assert_eq!(built.matches("name: log-shipper").count(), 2, "{built}");
 }
 
 fn hook(repo: &Path) {
