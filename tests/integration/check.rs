@@ -504,6 +504,38 @@ fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// Paths git would quote (`core.quotePath`) reach the check as they are:
+/// the hook reads them NUL-separated.
+#[test]
+fn pre_push_checks_a_file_whose_path_git_would_quote() {
+    let sb = Sandbox::new();
+    let remote = sb.path().join("remote.git");
+    let bare = [
+        "init",
+        "-q",
+        "--bare",
+        "-b",
+        "main",
+        remote.to_str().unwrap(),
+    ];
+    sb.git(sb.path(), &bare);
+    let repo = sb.repo("work");
+    sb.git(
+        &repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    hook(&repo);
+    let path = "apps/café prod/kustomization.yaml";
+    sb.commit_file(&repo, path, b"resources:\n- a.yaml\n- a.yaml\n", "repeat");
+    let out = sb.git_out(&repo, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success(), "a bad file was pushed");
+    assert!(
+        stderr(&out).contains(&format!("{path}:3:3: `a.yaml` is already listed at line 2")),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// `kustomerge ... | head -c1`: the reader goes away, and the write that
 /// follows fails with EPIPE (std ignores SIGPIPE). Every command that prints
 /// to stdout ends quietly with exit 0, never with a panic or a signal.
