@@ -382,6 +382,21 @@ fn kustomize_refuses_or_doubles_what_the_list_rules_report() {
     assert_eq!(built.matches("name: log-shipper").count(), 2, "{built}");
 }
 
+/// A repository with the check as its pre-push hook, and its empty bare
+/// remote `origin`.
+fn hooked_repo(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let remote = sb.path().join("remote.git");
+    let remote_arg = remote.to_str().unwrap();
+    sb.git(
+        sb.path(),
+        &["init", "-q", "--bare", "-b", "main", remote_arg],
+    );
+    let repo = sb.repo("work");
+    sb.git(&repo, &["remote", "add", "origin", remote_arg]);
+    hook(&repo);
+    (repo, remote)
+}
+
 fn hook(repo: &Path) {
     let hook = repo.join(".git/hooks/pre-push");
     std::fs::write(
@@ -396,24 +411,7 @@ fn hook(repo: &Path) {
 #[test]
 fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
     let sb = Sandbox::new();
-    let remote = sb.path().join("remote.git");
-    sb.git(
-        sb.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    let repo = sb.repo("work");
-    sb.git(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    hook(&repo);
+    let (repo, remote) = hooked_repo(&sb);
     let push = |args: &[&str]| {
         let mut all = vec!["push", "-q", "origin"];
         all.extend(args);
@@ -509,22 +507,7 @@ fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
 #[test]
 fn pre_push_checks_a_file_whose_path_git_would_quote() {
     let sb = Sandbox::new();
-    let remote = sb.path().join("remote.git");
-    let bare = [
-        "init",
-        "-q",
-        "--bare",
-        "-b",
-        "main",
-        remote.to_str().unwrap(),
-    ];
-    sb.git(sb.path(), &bare);
-    let repo = sb.repo("work");
-    sb.git(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    hook(&repo);
+    let (repo, _) = hooked_repo(&sb);
     let path = "apps/café prod/kustomization.yaml";
     sb.commit_file(&repo, path, b"resources:\n- a.yaml\n- a.yaml\n", "repeat");
     let out = sb.git_out(&repo, &["push", "-q", "origin", "main"]);
