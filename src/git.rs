@@ -125,12 +125,7 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let out = self.output(&args)?;
-        if !out.status.success() {
-            return Err(failed(&args, &out));
-        }
-        let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut s = String::from_utf8_lossy(&self.output_ok(args)?).into_owned();
         while s.ends_with('\n') || s.ends_with('\r') {
             s.pop();
         }
@@ -203,6 +198,104 @@ impl Git {
         Ok(out.stdout)
     }
 
+    /// Objects' raw bytes from one `git cat-file --batch`, in the order
+    /// asked (`<sha>` or `<commit>:<path>`): `None` for one that is missing
+    /// or not a blob (a tree or a submodule under a file's name).
+    pub fn blobs<S: AsRef<str>>(&self, objects: &[S]) -> anyhow::Result<Vec<Option<Vec<u8>>>> {
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let input: String = objects
+            .iter()
+            .map(|o| format!("{}\n", o.as_ref()))
+            .collect();
+        let raw = self.run_with_input(["cat-file", "--batch"], input.as_bytes())?;
+        let mut rest = raw.as_slice();
+        let mut out = Vec::with_capacity(objects.len());
+        for object in objects {
+            let eol = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .context("git cat-file's output ended early")?;
+            let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
+            rest = &rest[eol + 1..];
+            // `<sha> <type> <size>`, or `<object> missing` (the object as
+            // asked, so a path may hold spaces).
+            let mut words = header.rsplitn(3, ' ');
+            let (size, kind) = (words.next().unwrap_or_default(), words.next());
+            let Some(kind) = kind.filter(|_| words.next().is_some()) else {
+                out.push(None);
+                continue;
+            };
+            let Ok(size) = size.parse::<usize>() else {
+                out.push(None); // `<path with spaces> missing`
+                continue;
+            };
+            let body = rest.get(..size).with_context(|| {
+                format!("git cat-file's output for {} ended early", object.as_ref())
+            })?;
+            out.push((kind == "blob").then(|| body.to_vec()));
+            rest = rest.get(size + 1..).unwrap_or_default();
+        }
+        Ok(out)
+    }
+
+    /// Every file path of a commit, `/`-separated from the root.
+    pub fn tree_paths(&self, commit: &str) -> anyhow::Result<Vec<String>> {
+        let out = self.output_ok(["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit])?;
+        Ok(nul_separated(&out))
+    }
+
+    /// The paths a pushed commit adds or modifies (renames as additions),
+    /// compared with what `remote` has: its tip `remote_sha` when this
+    /// clone knows it, else what none of `remote`'s branches has yet, else
+    /// the whole commit.
+    pub fn pushed_paths(
+        &self,
+        remote: &str,
+        local: &str,
+        remote_sha: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let known = !is_zero_sha(remote_sha)
+            && self.succeeds(["cat-file", "-e", &format!("{remote_sha}^{{commit}}")]);
+        let changes = ["--name-only", "-z", "--no-renames", "--diff-filter=d"];
+        let out = if known {
+            let mut args = vec!["diff"];
+            args.extend(changes);
+            args.extend([remote_sha, local]);
+            self.output_ok(args)?
+        } else {
+            let pattern = format!("--remotes={remote}");
+            let has_remote = !self
+                .run(["rev-parse", &pattern])
+                .unwrap_or_default()
+                .is_empty();
+            if has_remote {
+                let mut args = vec!["log", "--format="];
+                args.extend(changes);
+                args.extend([local, "--not", &pattern]);
+                self.output_ok(args)?
+            } else {
+                return self.tree_paths(local);
+            }
+        };
+        Ok(nul_separated(&out))
+    }
+
+    /// Runs git, requires success, and returns the raw stdout.
+    fn output_ok<I, S>(&self, args: I) -> anyhow::Result<Vec<u8>>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self.output(&args)?;
+        if !out.status.success() {
+            return Err(failed(&args, &out));
+        }
+        Ok(out.stdout)
+    }
+
     /// `git merge-file -p`: git's own three-way line merge of three files.
     ///
     /// Run inside a repository it honours `merge.conflictStyle`, as git's
@@ -238,6 +331,54 @@ impl Git {
             ),
         }
     }
+}
+
+/// One ref update git's pre-push hook is told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRef {
+    /// The commit pushed.
+    pub local_sha: String,
+    /// What the remote has there now (zeros: nothing).
+    pub remote_sha: String,
+}
+
+/// Reads git's pre-push hook input, `<local ref> <local sha> <remote ref>
+/// <remote sha>` per line; a deletion (a zero local sha) publishes nothing
+/// and is left out.
+pub fn read_pre_push(lines: impl std::io::BufRead) -> anyhow::Result<Vec<PushedRef>> {
+    let mut out = Vec::new();
+    for line in lines.lines() {
+        let line = line.context("could not read the pre-push input")?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [_, local, _, remote] = words[..] else {
+            if line.trim().is_empty() {
+                continue;
+            }
+            bail!(
+                "unexpected pre-push input line {line:?} (want `<local ref> <sha> <remote ref> <sha>`)"
+            );
+        };
+        if !is_zero_sha(local) {
+            out.push(PushedRef {
+                local_sha: local.to_owned(),
+                remote_sha: remote.to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// git's all-zero object name: "no object".
+fn is_zero_sha(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
+}
+
+/// `-z` output's fields, raw paths included.
+fn nul_separated(out: &[u8]) -> Vec<String> {
+    out.split(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect()
 }
 
 /// The error for a git run that failed: the command line, its status and

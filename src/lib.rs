@@ -8,6 +8,7 @@
 //!   edits into them without re-serialising anything.
 //! - [`merge`] is the keyed three-way merge of `images:` and `replicas:`, plus
 //!   git's own line merge for everything else, and the check before exit 0.
+//! - [`lint`] is `check`'s rules: what kustomize would reject or misread.
 //! - [`meaning`] reads a file the way kustomize does, independently of the
 //!   span scanner: what the check holds every clean result to.
 //! - [`yaml11`] is go-yaml v2's typing of plain scalars.
@@ -23,6 +24,7 @@ pub mod driver;
 pub mod exit;
 pub mod git;
 pub mod kustomization;
+pub mod lint;
 pub mod meaning;
 pub mod merge;
 pub mod push;

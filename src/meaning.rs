@@ -197,6 +197,28 @@ pub fn read(bytes: &[u8]) -> Result<Kustomization<'_>, ReadError> {
     Tree::new(src).document()
 }
 
+/// The top-level fields as written: keys as spelt, in source order, each
+/// node with where it starts (aliases expanded, scalars typed as [`read`]
+/// types them). For `check`, whose rules look inside the fields [`read`]
+/// only compares whole; it fails where [`read`]'s YAML reading fails.
+pub fn nodes(src: &str) -> Result<Vec<(Cow<'_, str>, Node<'_>)>, ReadError> {
+    let mut tree = Tree::new(src);
+    tree.next()?; // StreamStart
+    let (ev, span) = match tree.next()? {
+        (Event::DocumentStart(..), _) => tree.next()?,
+        _ => return Ok(Vec::new()),
+    };
+    match tree.node(ev, span)?.kind {
+        Kind::Map(pairs) => Ok(pairs),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The names of kustomize's top-level fields.
+pub fn top_level_fields() -> impl Iterator<Item = &'static str> {
+    TOP_LEVEL.iter().map(|(name, _)| *name)
+}
+
 /// An untagged scalar's value: typed by YAML 1.1 when plain, a string when
 /// quoted or a block.
 pub fn scalar(text: Cow<'_, str>, plain: bool) -> Value<'_> {
@@ -253,14 +275,18 @@ pub fn list_of<'a>(
 
 /// A node of the file with where it starts, for messages.
 #[derive(Debug, Clone)]
-struct Node<'a> {
-    kind: Kind<'a>,
-    line: u32,
-    column: u32,
+pub struct Node<'a> {
+    /// What the node is.
+    pub kind: Kind<'a>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
 }
 
+/// A node's content.
 #[derive(Debug, Clone)]
-enum Kind<'a> {
+pub enum Kind<'a> {
     /// A typed scalar (never a `Seq` or `Map`).
     Scalar(Value<'a>),
     Seq(Vec<Node<'a>>),
@@ -277,7 +303,8 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn into_value(self) -> Value<'a> {
+    /// The node as a value, without positions.
+    pub fn into_value(self) -> Value<'a> {
         match self.kind {
             Kind::Scalar(v) => v,
             Kind::Seq(items) => Value::Seq(items.into_iter().map(Self::into_value).collect()),

@@ -273,6 +273,13 @@ impl<'a> Field<'a> {
         self.key_span().len() == key.len() + quotes && self.key(src) == key
     }
 
+    /// The value kustomize reads: a plain `~`, `null` or nothing is absent.
+    pub fn read<'s>(&self, src: &'s str) -> Option<&'s str> {
+        let value = self.value(src);
+        let null = self.plain() && matches!(value, "" | "~" | "null" | "Null" | "NULL");
+        (!null).then_some(value)
+    }
+
     /// Whether the value is written plain (unquoted).
     pub fn plain(&self) -> bool {
         !self.value_quoted
@@ -401,6 +408,25 @@ impl<'a> Entry<'a> {
     /// The entry's identity (`name`), if it has one; `src` is its source.
     pub fn name<'s>(&self, src: &'s str) -> Option<&'s str> {
         self.get(src, "name")
+    }
+
+    /// The field kustomize decodes `key` from: field names match
+    /// case-insensitively, as Go's JSON decoder matches them.
+    pub fn field_ci(&self, src: &str, key: &str) -> Option<&Field<'a>> {
+        self.fields
+            .iter()
+            .find(|f| f.key(src).eq_ignore_ascii_case(key))
+    }
+
+    /// The value kustomize reads for `key`: the key matched
+    /// case-insensitively, a null value absent.
+    pub fn read<'s>(&self, src: &'s str, key: &str) -> Option<&'s str> {
+        self.field_ci(src, key).and_then(|f| f.read(src))
+    }
+
+    /// The entry's name as kustomize reads it (absent reads as empty).
+    pub fn read_name<'s>(&self, src: &'s str) -> &'s str {
+        self.read(src, "name").unwrap_or("")
     }
 }
 

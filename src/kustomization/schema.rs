@@ -73,6 +73,25 @@ impl ListSchema {
         }
     }
 
+    /// The field a misspelt key most likely means, for error hints.
+    pub fn suggest(&self, key: &str) -> Option<&'static str> {
+        let lower = key.to_ascii_lowercase();
+        let guess = match lower.as_str() {
+            "newdigest" | "sha" | "sha256" => "digest",
+            "tag" | "newversion" | "version" => "newTag",
+            "image" | "newimage" => "newName",
+            "replicas" | "replicacount" => "count",
+            _ => {
+                return self
+                    .fields
+                    .iter()
+                    .copied()
+                    .find(|f| lower.contains(&f.to_ascii_lowercase()));
+            }
+        };
+        self.fields.contains(&guess).then_some(guess)
+    }
+
     /// Whether kustomize decodes `field` (as [`Self::field`] names it) as an integer.
     pub fn is_int(&self, field: &str) -> bool {
         self.ints.contains(&field)

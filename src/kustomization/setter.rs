@@ -73,8 +73,7 @@ impl Target {
     fn held_by(&self, src: &str, field: &Field) -> bool {
         match self {
             Self::Str(s) => {
-                current(src, field) == Some(s.as_str())
-                    && !(field.plain() && is_yaml11_non_string(s))
+                field.read(src) == Some(s.as_str()) && !(field.plain() && is_yaml11_non_string(s))
             }
             Self::Int(n) => field.plain() && field.value(src) == n.to_string(),
         }
@@ -82,32 +81,6 @@ impl Target {
 }
 
 type Fields = Vec<(&'static str, Target)>;
-
-/// The value kustomize sees in a field: a plain `~`, `null` or nothing is absent.
-pub fn current<'a>(src: &'a str, field: &Field<'a>) -> Option<&'a str> {
-    let value = field.value(src);
-    let null = field.plain() && matches!(value, "" | "~" | "null" | "Null" | "NULL");
-    (!null).then_some(value)
-}
-
-/// Looks a field up the way kustomize's JSON decoding does: case-insensitively.
-fn field_ci<'e>(src: &'e str, entry: &'e Entry<'e>, key: &str) -> Option<&'e Field<'e>> {
-    entry
-        .fields
-        .iter()
-        .find(|f| f.key(src).eq_ignore_ascii_case(key))
-}
-
-/// An entry's value for `key` as kustomize reads it: the key matched
-/// case-insensitively, a null value absent.
-pub fn value_of<'e>(src: &'e str, entry: &'e Entry<'e>, key: &str) -> Option<&'e str> {
-    field_ci(src, entry, key).and_then(|f| current(src, f))
-}
-
-/// The entry's name as kustomize sees it (absent reads as empty).
-pub fn entry_name<'e>(src: &'e str, entry: &'e Entry<'e>) -> &'e str {
-    value_of(src, entry, "name").unwrap_or("")
-}
 
 /// The value of `field` in the entry kustomize would match for `name` (the
 /// first one of that name), if the entry and the field exist.
@@ -122,27 +95,8 @@ pub fn current_value<'d>(
         .list(schema.key)?
         .entries
         .iter()
-        .find(|e| entry_name(src, e) == name)?;
-    value_of(src, entry, field)
-}
-
-/// The field a misspelt key most likely means, for error hints.
-pub fn suggest_field(schema: &ListSchema, key: &str) -> Option<&'static str> {
-    let lower = key.to_ascii_lowercase();
-    let guess = match lower.as_str() {
-        "newdigest" | "sha" | "sha256" => "digest",
-        "tag" | "newversion" | "version" => "newTag",
-        "image" | "newimage" => "newName",
-        "replicas" | "replicacount" => "count",
-        _ => {
-            return schema
-                .fields
-                .iter()
-                .copied()
-                .find(|f| lower.contains(&f.to_ascii_lowercase()));
-        }
-    };
-    schema.fields.contains(&guess).then_some(guess)
+        .find(|e| e.read_name(src) == name)?;
+    entry.read(src, field)
 }
 
 fn error_at(src: &str, offset: usize, message: &str, hint: &str) -> Error {
@@ -164,7 +118,7 @@ fn known_fields<'e>(
             .iter()
             .find(|k| k.eq_ignore_ascii_case(field.key(src)))
         else {
-            let hint = match suggest_field(schema, field.key(src)) {
+            let hint = match schema.suggest(field.key(src)) {
                 Some(s) => format!("kustomize rejects unknown fields; did you mean `{s}`?"),
                 None => format!(
                     "kustomize rejects unknown fields; it knows {}",
@@ -205,7 +159,7 @@ fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Fiel
                 Value::Keep => Target::Str(
                     old.iter()
                         .find(|(k, _)| k == key)
-                        .and_then(|(_, f)| current(src, f))?
+                        .and_then(|(_, f)| f.read(src))?
                         .to_owned(),
                 ),
                 Value::Str(s) => Target::Str(s.clone()),
@@ -257,7 +211,7 @@ pub fn apply(
             });
         }
         let found = list.and_then(|l| {
-            let mut same = l.entries.iter().filter(|e| entry_name(src, e) == rep.name);
+            let mut same = l.entries.iter().filter(|e| e.read_name(src) == rep.name);
             same.next().map(|first| (l, first, same))
         });
         let Some((list, entry, same)) = found else {
@@ -324,16 +278,18 @@ fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Fields)]) -> Resul
     for (name, fields) in expected {
         let entry = doc
             .list(schema.key)
-            .and_then(|l| l.entries.iter().find(|e| entry_name(text, e) == *name))
+            .and_then(|l| l.entries.iter().find(|e| e.read_name(text) == *name))
             .ok_or_else(|| broken(1, format!("entry `{name}` is missing from the result")))?;
         let have = entry
             .fields
             .iter()
             .filter(|f| !f.key(text).eq_ignore_ascii_case("name"))
             .count();
-        let all_held = fields
-            .iter()
-            .all(|(key, t)| field_ci(text, entry, key).is_some_and(|f| t.held_by(text, f)));
+        let all_held = fields.iter().all(|(key, t)| {
+            entry
+                .field_ci(text, key)
+                .is_some_and(|f| t.held_by(text, f))
+        });
         if !all_held || have != fields.len() {
             return Err(broken(
                 entry.line,
@@ -428,7 +384,7 @@ fn like<'s>(src: &'s str, list: Option<&KeyedList>, key: &str) -> Option<&'s str
     list?
         .entries
         .iter()
-        .find_map(|e| field_ci(src, e, key))
+        .find_map(|e| e.field_ci(src, key))
         .map(|f| &src[f.value_span()])
 }
 
@@ -867,11 +823,11 @@ fn add_entries(
             let entry_style = EntryStyle::from_entry(src, schema, template);
             let sorted = entries
                 .windows(2)
-                .all(|w| entry_name(src, &w[0]) <= entry_name(src, &w[1]));
+                .all(|w| w[0].read_name(src) <= w[1].read_name(src));
             let mut slots: BTreeMap<usize, Vec<&(&str, Fields)>> = BTreeMap::new();
             for a in added {
                 let k = if sorted {
-                    entries.partition_point(|e| entry_name(src, e) <= a.0)
+                    entries.partition_point(|e| e.read_name(src) <= a.0)
                 } else {
                     entries.len()
                 };

@@ -333,29 +333,11 @@ type Carried<'a> = (&'a Commit, Vec<(String, Vec<u8>)>);
 
 /// Blobs' raw bytes, by SHA, from one `git cat-file --batch`.
 fn blobs(git: &Git, shas: &[&str]) -> anyhow::Result<HashMap<String, Vec<u8>>> {
-    let mut out = HashMap::new();
-    if shas.is_empty() {
-        return Ok(out);
-    }
-    let input: String = shas.iter().map(|s| format!("{s}\n")).collect();
-    let raw = git.run_with_input(["cat-file", "--batch"], input.as_bytes())?;
-    let mut rest = raw.as_slice();
-    // Each answer: `<sha> <type> <size>\n<bytes>\n`, or `<sha> missing\n`.
-    while let Some(eol) = rest.iter().position(|&b| b == b'\n') {
-        let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
-        rest = &rest[eol + 1..];
-        let parts: Vec<&str> = header.split(' ').collect();
-        let [sha, _, size] = parts[..] else {
-            continue;
-        };
-        let size: usize = size.parse().context("git cat-file printed a bad size")?;
-        let body = rest
-            .get(..size)
-            .context("git cat-file's output ended early")?;
-        out.insert(sha.to_owned(), body.to_vec());
-        rest = rest.get(size + 1..).unwrap_or_default();
-    }
-    Ok(out)
+    Ok(shas
+        .iter()
+        .zip(git.blobs(shas)?)
+        .filter_map(|(sha, blob)| Some(((*sha).to_owned(), blob?)))
+        .collect())
 }
 
 /// A reapplied (or skipped) recorded edit, for the report.

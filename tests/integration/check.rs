@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::common::{Sandbox, corpus, fixtures, stderr};
+use crate::common::{Sandbox, corpus, fixtures, hermetic, kubectl_available, stderr};
 
 /// Every code `check` can report; each must have a fixture.
-const CODES: [&str; 18] = [
+const CODES: [&str; 23] = [
     "conflict-marker",
     "yaml-error",
     "multiple-documents",
@@ -33,6 +33,11 @@ const CODES: [&str; 18] = [
     "malformed-tag",
     "invalid-count",
     "several-kustomizations",
+    "duplicate-item",
+    "remote-pinned-twice",
+    "duplicate-generator",
+    "duplicate-generator-key",
+    "duplicate-patch",
 ];
 
 #[test]
@@ -220,6 +225,178 @@ fn the_corpus_is_clean_but_for_its_known_problems() {
     }
 }
 
+/// A fixture's files in a folder of the sandbox, for `kubectl kustomize`.
+fn fixture_copy(sb: &Sandbox, case: &str) -> PathBuf {
+    let dir = sb.path().join(case);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in std::fs::read_dir(fixtures().join("check").join(case)).unwrap() {
+        let file = file.unwrap().path();
+        std::fs::copy(&file, dir.join(file.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// `kubectl kustomize DIR`: the build, or kustomize's error.
+fn kustomize(sb: &Sandbox, dir: &Path) -> Result<String, String> {
+    let mut cmd = std::process::Command::new("kubectl");
+    hermetic(&mut cmd, &sb.home());
+    let out = cmd
+        .args(["kustomize", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(stderr(&out))
+    }
+}
+
+fn refused(build: Result<String, String>, why: &str) {
+    match build {
+        Err(e) => assert!(
+            e.contains(why),
+            "kustomize failed, but not with {why:?}: {e}"
+        ),
+        Ok(out) => panic!("kustomize built it (want {why:?}):\n{out}"),
+    }
+}
+
+/// The list rules' fixtures, built by the real kustomize (`kubectl
+/// kustomize`, v5.5.0): what `check` says kustomize refuses, it refuses with
+/// the error the message quotes; what it says kustomize applies twice, it
+/// applies twice; what it says is read to no effect builds the same without
+/// it; and the repeats `--fix` deletes leave a file kustomize builds.
+#[test]
+fn kustomize_refuses_or_doubles_what_the_list_rules_report() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = Sandbox::new();
+    let registered = "may not add resource with an already registered id";
+
+    let dir = fixture_copy(&sb, "duplicate_item");
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    refused(kustomize(&sb, &dir), registered);
+    let resource = "# added again by a merge\n- deployment.yaml\n";
+    std::fs::write(
+        &file,
+        text.replacen(resource, "# added again by a merge\n", 1),
+    )
+    .unwrap();
+    let config_twice = kustomize(&sb, &dir).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let out = sb.kustomerge(&dir, &["check", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let fixed = std::fs::read_to_string(&file).unwrap();
+    let want = text
+        .replacen(resource, "# added again by a merge\n", 1)
+        .replacen(
+            "- name-prefix.yaml\n- name-prefix.yaml\n",
+            "- name-prefix.yaml\n",
+            1,
+        );
+    assert_eq!(fixed, want, "--fix deletes exactly the later lines");
+    assert_eq!(kustomize(&sb, &dir).unwrap(), config_twice);
+
+    // One remote base at two refs, served from a local repository.
+    let platform = sb.repo("platform");
+    for app in ["api", "worker"] {
+        sb.commit_file(
+            &platform,
+            &format!("deploy/{app}/kustomization.yaml"),
+            b"resources:\n- deployment.yaml\n",
+            app,
+        );
+        let deployment = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap();
+        sb.commit_file(
+            &platform,
+            &format!("deploy/{app}/deployment.yaml"),
+            deployment
+                .replace("name: api", &format!("name: {app}"))
+                .as_bytes(),
+            app,
+        );
+    }
+    sb.git(&platform, &["tag", "v1.4.0"]);
+    sb.git(&platform, &["tag", "v1.5.0"]);
+    let dir = fixture_copy(&sb, "remote_pinned_twice");
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let served = format!("file://{}", platform.display());
+    std::fs::write(
+        &file,
+        text.replace("https://github.com/acme/platform", &served),
+    )
+    .unwrap();
+    refused(kustomize(&sb, &dir), registered);
+
+    let dir = fixture_copy(&sb, "duplicate_generator");
+    refused(
+        kustomize(&sb, &dir),
+        "exists; behavior must be merge or replace",
+    );
+
+    let dir = fixture_copy(&sb, "duplicate_generator_key");
+    refused(
+        kustomize(&sb, &dir),
+        "api-config illegally repeats the key `LOG_LEVEL`",
+    );
+    let file = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("  - LOG_LEVEL=debug\n", "")).unwrap();
+    refused(
+        kustomize(&sb, &dir),
+        "api-tls illegally repeats the key `tls.crt`",
+    );
+
+    let dir = fixture_copy(&sb, "duplicate_patch");
+    let built = kustomize(&sb, &dir).unwrap();
+    assert_eq!(
+        built.matches("name: log-shipper").count(),
+        2,
+        "the inline patch listed twice adds its container twice:\n{built}"
+    );
+
+    // A component listed twice is applied twice: here, that patch.
+    let patches = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    let (_, inline) = patches.rsplit_once("- target:").unwrap();
+    std::fs::create_dir_all(dir.join("sidecar")).unwrap();
+    std::fs::write(
+        dir.join("sidecar/kustomization.yaml"),
+        format!("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target:{inline}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources:\n- deployment.yaml\ncomponents:\n- sidecar\n- sidecar\n",
+    )
+    .unwrap();
+    let out = sb.kustomerge(&dir, &["check", "kustomization.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("kustomization.yaml:5:3: `sidecar` is already listed at line 4; kustomize applies a component once per listing"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let built = kustomize(&sb, &dir).unwrap();
+    assert_eq!(built.matches("name: log-shipper").count(), 2, "{built}");
+}
+
+/// A repository with the check as its pre-push hook, and its empty bare
+/// remote `origin`.
+fn hooked_repo(sb: &Sandbox) -> (PathBuf, PathBuf) {
+    let remote = sb.path().join("remote.git");
+    let remote_arg = remote.to_str().unwrap();
+    sb.git(
+        sb.path(),
+        &["init", "-q", "--bare", "-b", "main", remote_arg],
+    );
+    let repo = sb.repo("work");
+    sb.git(&repo, &["remote", "add", "origin", remote_arg]);
+    hook(&repo);
+    (repo, remote)
+}
+
 fn hook(repo: &Path) {
     let hook = repo.join(".git/hooks/pre-push");
     std::fs::write(
@@ -234,24 +411,7 @@ fn hook(repo: &Path) {
 #[test]
 fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
     let sb = Sandbox::new();
-    let remote = sb.path().join("remote.git");
-    sb.git(
-        sb.path(),
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    let repo = sb.repo("work");
-    sb.git(
-        &repo,
-        &["remote", "add", "origin", remote.to_str().unwrap()],
-    );
-    hook(&repo);
+    let (repo, remote) = hooked_repo(&sb);
     let push = |args: &[&str]| {
         let mut all = vec!["push", "-q", "origin"];
         all.extend(args);
@@ -340,6 +500,23 @@ fn pre_push_hook_blocks_a_bad_commit_and_lets_a_good_one_through() {
     // Deleting a branch publishes nothing to check.
     let out = push(&[":feature"]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Paths git would quote (`core.quotePath`) reach the check as they are:
+/// the hook reads them NUL-separated.
+#[test]
+fn pre_push_checks_a_file_whose_path_git_would_quote() {
+    let sb = Sandbox::new();
+    let (repo, _) = hooked_repo(&sb);
+    let path = "apps/café prod/kustomization.yaml";
+    sb.commit_file(&repo, path, b"resources:\n- a.yaml\n- a.yaml\n", "repeat");
+    let out = sb.git_out(&repo, &["push", "-q", "origin", "main"]);
+    assert!(!out.status.success(), "a bad file was pushed");
+    assert!(
+        stderr(&out).contains(&format!("{path}:3:3: `a.yaml` is already listed at line 2")),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `kustomerge ... | head -c1`: the reader goes away, and the write that

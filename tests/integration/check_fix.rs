@@ -2,7 +2,7 @@
 //! fixed tokens, leave only what `check` says it couldn't fix, and don't
 //! change what kustomize reads (the independent reader, `meaning::read`).
 
-use kustomerge::commands::check::{Report, check_bytes, fix_bytes};
+use kustomerge::lint::{Report, check_bytes, fix_bytes};
 use kustomerge::meaning;
 
 use crate::common::{Sandbox, corpus, data_files, stderr};
@@ -229,4 +229,68 @@ fn check_fix_leaves_a_file_it_cannot_parse_alone() {
         &["check", "--fix", "--pre-push", "origin", "url"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// Every list of strings in a corpus file with its last item written again
+/// on the next line: `check` reports each repeat, and `--fix` deletes
+/// exactly the copies, giving back the file byte for byte.
+#[test]
+fn a_repeated_item_in_a_corpus_file_is_fixed_back_to_the_file() {
+    let (mut files, mut repeats) = (0, 0);
+    for path in data_files(&corpus().join("kustomize/files")) {
+        let clean = std::fs::read(&path).unwrap();
+        let label = path.display().to_string();
+        let mut before = Report::default();
+        check_bytes(&label, &clean, &mut before);
+        if !before.problems.is_empty() || !before.notes.is_empty() {
+            continue;
+        }
+        let src = std::str::from_utf8(&clean).unwrap();
+        let lists = kustomerge::kustomization::items::item_lists(src).unwrap();
+        let repeated = [
+            "resources",
+            "bases",
+            "components",
+            "crds",
+            "configurations",
+            "generators",
+            "transformers",
+            "validators",
+        ];
+        let mut copies: Vec<(usize, String)> = lists
+            .iter()
+            .filter(|(key, _)| repeated.contains(key))
+            .filter_map(|(_, list)| {
+                let last = list.as_ref()?.items.last()?;
+                let start = src[..last.span.end].rfind('\n').map_or(0, |i| i + 1);
+                let line = &src[start..last.span.end];
+                let eol = if src[..start].ends_with("\r\n") {
+                    "\r\n"
+                } else {
+                    "\n"
+                };
+                Some((last.span.end, format!("{eol}{line}")))
+            })
+            .collect();
+        if copies.is_empty() {
+            continue;
+        }
+        copies.sort();
+        let mut broken = src.to_owned();
+        for (at, copy) in copies.iter().rev() {
+            broken.insert_str(*at, copy);
+        }
+        let (text, fixed, left) = fix_bytes(&label, broken.as_bytes());
+        assert_eq!(text.as_deref(), Some(src), "{label}\n{broken}");
+        assert!(left.problems.is_empty(), "{label}: {:?}", left.problems);
+        assert_eq!(fixed.len(), copies.len(), "{label}: {fixed:?}");
+        assert!(
+            fixed.iter().all(|p| p.code == "duplicate-item"),
+            "{label}: {fixed:?}"
+        );
+        files += 1;
+        repeats += copies.len();
+    }
+    eprintln!("{files} corpus files with {repeats} repeated items fixed back");
+    assert!(files >= 100, "only {files} files");
 }

@@ -19,7 +19,7 @@ use kustomerge::commands::set_image::{Reapplied, reapply};
 use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
-use kustomerge::kustomization::setter::{self, entry_name, value_of};
+use kustomerge::kustomization::setter;
 use kustomerge::kustomization::{Document, Style, decode};
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ fn entries_of(text: &str, list: &str, keys: &[&str]) -> Result<Vec<String>, Stri
                 .iter()
                 .map(|e| {
                     keys.iter()
-                        .map(|k| format!("{k}={}", value_of(text, e, k).unwrap_or("")))
+                        .map(|k| format!("{k}={}", e.read(text, k).unwrap_or("")))
                         .collect::<Vec<_>>()
                         .join(" ")
                 })
@@ -230,15 +230,15 @@ fn bumping_each_corpus_image_changes_only_that_scalar() {
             continue;
         };
         for (i, entry) in list.entries.iter().enumerate() {
-            let name = entry_name(src, entry);
-            let first = list.entries.iter().position(|e| entry_name(src, e) == name) == Some(i);
+            let name = entry.read_name(src);
+            let first = list.entries.iter().position(|e| e.read_name(src) == name) == Some(i);
             // Only the first entry of a name is addressable (kustomize's
             // rule), `=` can't be written in a name, and a touched entry
             // loses its `tagSuffix` by design (checked in the fixtures).
             if name.is_empty()
                 || name.contains('=')
                 || !first
-                || value_of(src, entry, "tagSuffix").is_some()
+                || entry.read(src, "tagSuffix").is_some()
             {
                 continue;
             }
@@ -332,7 +332,7 @@ fn flux_setter_markers_survive_a_bump() {
             let work = sb.path().join(format!("{}-{i}", cols[0]));
             std::fs::create_dir_all(&work).unwrap();
             std::fs::write(work.join("kustomization.yaml"), &src).unwrap();
-            let arg = format!("{}=*:7.7.7@*", entry_name(&src, entry));
+            let arg = format!("{}=*:7.7.7@*", entry.read_name(&src));
             let out = sb.kustomerge(&work, &["set-image", &arg]);
             let got = std::fs::read_to_string(work.join("kustomization.yaml")).unwrap();
             // Flux's own test data uses `newDigest`, which kustomize rejects
