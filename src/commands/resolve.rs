@@ -120,7 +120,7 @@ fn one(
             format!(" in {}", merged.conflict_keys.join(", "))
         };
         eprintln!(
-            "kustomerge: {shown}: still {} conflict(s){keys} (at line(s) {} of the merged text, which --stdout prints); the file is left as it was: resolve them by hand",
+            "kustomerge: {shown}: still {} conflict(s){keys}, at line(s) {} of kustomerge's result (`--stdout` prints it); the file is left as it was: resolve them by hand",
             outcome.conflicts,
             lines.join(", ")
         );
