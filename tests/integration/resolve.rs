@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::common::{BASE, Sandbox, diverged_with, fixtures, stderr, with_image};
 
 /// Each side appends an image and a resource: plain git conflicts on both.
-fn diverged_twice(sb: &Sandbox) -> PathBuf {
+fn diverged_twice(sb: &Sandbox, files: &[(&str, &str)]) -> PathBuf {
     let side = |resource: &str, image: &str, tag: &str| {
         let text = BASE.replace(
             "- deployment.yaml\n",
@@ -20,16 +20,18 @@ fn diverged_twice(sb: &Sandbox) -> PathBuf {
     };
     diverged_with(
         sb,
-        &[],
+        files,
         &side("job.yaml", "cron", "4.0.0"),
         &side("main.yaml", "mailer", "5.0.0"),
     )
 }
 
-/// How `operation` (a git command on `diverged_twice`, from `branch`) ends,
-/// with the driver registered or not: the repo and whether git succeeded.
-fn run(sb: &Sandbox, branch: &str, operation: &[&str], driver: bool) -> (PathBuf, bool) {
-    let repo = diverged_twice(sb);
+/// Git on `diverged_twice`: `operation` from `branch`, with the driver
+/// registered or not, and `files` committed first. Returns the repo and
+/// whether git succeeded.
+fn run(sb: &Sandbox, files: &[(&str, &str)], operation: &[&str], driver: bool) -> (PathBuf, bool) {
+    let (branch, operation) = operation.split_first().unwrap();
+    let repo = diverged_twice(sb, files);
     if driver {
         sb.register_driver(&repo);
     }
@@ -38,67 +40,73 @@ fn run(sb: &Sandbox, branch: &str, operation: &[&str], driver: bool) -> (PathBuf
     (repo, done)
 }
 
-/// For a merge, a rebase and a cherry-pick: git without the driver stops
+/// Git without the driver stops on `operation` (`[branch, git args...]`)
 /// with markers; `resolve --add` leaves what the driver would have written
-/// (so git's stage 2 is its current side), staged, and git can go on.
+/// (so git's stage 2 is its current side), staged, and `finish` goes on.
+fn resolves_like_the_driver(files: &[(&str, &str)], operation: &[&str], finish: &[&str]) {
+    let with_driver = Sandbox::new();
+    let (repo, done) = run(&with_driver, files, operation, true);
+    assert!(done, "{operation:?}: the driver did not merge it");
+    let want = fs::read_to_string(repo.join("kustomization.yaml")).unwrap();
+    assert!(want.contains("name: mailer") && want.contains("name: cron"));
+
+    let sb = Sandbox::new();
+    let (repo, done) = run(&sb, files, operation, false);
+    assert!(!done, "{operation:?}: plain git was expected to conflict");
+    let file = repo.join("kustomization.yaml");
+    assert!(fs::read_to_string(&file).unwrap().contains("<<<<<<< "));
+
+    let out = sb.kustomerge(&repo, &["resolve", "--add"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{operation:?}: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "resolved kustomization.yaml\n"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), want, "{operation:?}");
+    assert_eq!(sb.git(&repo, &["ls-files", "-u"]), "", "{operation:?}");
+    assert_eq!(
+        sb.git(&repo, &["diff", "--cached", "--name-only"]),
+        "kustomization.yaml\n"
+    );
+    let finished = sb
+        .git_cmd(&repo)
+        .args(finish)
+        .env("GIT_EDITOR", "true")
+        .output();
+    assert!(finished.unwrap().status.success(), "{finish:?}");
+}
+
+const MERGE: [&str; 4] = ["main", "merge", "--no-edit", "job"];
+
 #[test]
-fn resolve_during_merge_rebase_and_cherry_pick_gives_the_drivers_result() {
-    for (branch, operation, finish) in [
-        (
-            "main",
-            &["merge", "--no-edit", "job"][..],
-            &["commit", "--no-edit"][..],
-        ),
-        ("job", &["rebase", "main"], &["rebase", "--continue"]),
-        (
-            "main",
-            &["cherry-pick", "job"],
-            &["cherry-pick", "--continue"],
-        ),
-    ] {
-        let with_driver = Sandbox::new();
-        let (repo, done) = run(&with_driver, branch, operation, true);
-        assert!(done, "{operation:?}: the driver did not merge it");
-        let want = fs::read_to_string(repo.join("kustomization.yaml")).unwrap();
-        assert!(want.contains("- main.yaml\n- job.yaml\n") && want.contains("name: cron"));
+fn resolve_during_a_merge_a_rebase_and_a_cherry_pick_gives_the_drivers_result() {
+    resolves_like_the_driver(&[], &MERGE, &["commit", "--no-edit"]);
+    resolves_like_the_driver(&[], &["job", "rebase", "main"], &["rebase", "--continue"]);
+    resolves_like_the_driver(
+        &[],
+        &["main", "cherry-pick", "job"],
+        &["cherry-pick", "--continue"],
+    );
+}
 
-        let sb = Sandbox::new();
-        let (repo, done) = run(&sb, branch, operation, false);
-        assert!(!done, "{operation:?}: plain git was expected to conflict");
-        let file = repo.join("kustomization.yaml");
-        assert!(fs::read_to_string(&file).unwrap().contains("<<<<<<< "));
-
-        let out = sb.kustomerge(&repo, &["resolve", "--add"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{operation:?}: {}",
-            stderr(&out)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "resolved kustomization.yaml\n"
-        );
-        assert_eq!(fs::read_to_string(&file).unwrap(), want, "{operation:?}");
-        assert_eq!(sb.git(&repo, &["ls-files", "-u"]), "", "{operation:?}");
-        assert_eq!(
-            sb.git(&repo, &["diff", "--cached", "--name-only"]),
-            "kustomization.yaml\n"
-        );
-        let finished = sb
-            .git_cmd(&repo)
-            .args(finish)
-            .env("GIT_EDITOR", "true")
-            .output();
-        assert!(finished.unwrap().status.success(), "{finish:?}");
-    }
+/// The index holds LF and the checkout CRLF: the stages are read as checked
+/// out, so the hunks match and the result keeps CRLF.
+#[test]
+fn resolve_reads_the_stages_as_checked_out() {
+    let attributes = [(".gitattributes", "kustomization.yaml text eol=crlf\n")];
+    resolves_like_the_driver(&attributes, &MERGE, &["commit", "--no-edit"]);
 }
 
 /// Without `--add` the file is written but left for the user to stage.
 #[test]
 fn resolve_without_add_leaves_the_file_unmerged_in_the_index() {
     let sb = Sandbox::new();
-    let (repo, _) = run(&sb, "main", &["merge", "--no-edit", "job"], false);
+    let (repo, _) = run(&sb, &[], &MERGE, false);
     let out = sb.kustomerge(&repo, &["resolve", "kustomization.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -139,7 +147,7 @@ fn a_real_conflict_stays_in_the_file_untouched() {
 #[test]
 fn a_hand_edited_conflict_is_refused() {
     let sb = Sandbox::new();
-    let (repo, _) = run(&sb, "main", &["merge", "--no-edit", "job"], false);
+    let (repo, _) = run(&sb, &[], &MERGE, false);
     let file = repo.join("kustomization.yaml");
     let edited = fs::read_to_string(&file)
         .unwrap()
