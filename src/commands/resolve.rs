@@ -78,19 +78,20 @@ fn one(
     args: &ResolveArgs,
 ) -> anyhow::Result<Status> {
     let shown = path.display().to_string();
+    if path.is_dir() {
+        eprintln!(
+            "kustomerge: {shown}: a directory; name the files in it to resolve (or none, for every unmerged kustomization file)"
+        );
+        return Ok(Status::Failed);
+    }
     let unmerged = match listed {
         Some(entry) => Some(entry),
         None if in_repo => git.unmerged(&[path])?.pop(),
         None => None,
     };
-    if unmerged.is_none() && !path.is_file() {
-        let what = if path.exists() {
-            "not a file"
-        } else {
-            "no such file"
-        };
+    if unmerged.is_none() && !path.exists() {
         eprintln!(
-            "kustomerge: {shown}: {what}, and not unmerged in the index; check the path (`git status` lists the unmerged files)"
+            "kustomerge: {shown}: no such file, and not unmerged in the index; check the path (`git status` lists the unmerged files)"
         );
         return Ok(Status::Failed);
     }
