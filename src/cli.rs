@@ -54,6 +54,8 @@ pub enum Command {
     SetImage(SetImageArgs),
     /// Set replica counts with kustomize's grammar, changing only those bytes.
     SetReplicas(SetReplicasArgs),
+    /// Merge again files git left with conflict markers (during a merge, rebase or cherry-pick, or diff3 markers after).
+    Resolve(ResolveArgs),
     /// Lint kustomization files (YAML errors, conflict markers, duplicate names, bad fields).
     Check(CheckArgs),
     /// Fetch, reapply or rebase with the driver active, push, and retry under contention.
@@ -114,6 +116,23 @@ pub struct MergeArgs {
     /// The path the result is stored at (`%P`), used in messages.
     #[arg(allow_hyphen_values = true)]
     pub path: Option<String>,
+}
+
+/// Arguments of `resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// What to do when both sides set the same image to different versions.
+    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
+    pub same_image: SameImagePolicy,
+    /// Stage each file that resolves clean (`git add`).
+    #[arg(long)]
+    pub add: bool,
+    /// Print each merged result on stdout instead of writing the file (conflicts included).
+    #[arg(long, conflicts_with = "add")]
+    pub stdout: bool,
+    /// Files to resolve (default: every unmerged kustomization file in the index); `--` before one starting with `-`.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 /// Arguments of `set-image`.

@@ -283,7 +283,7 @@ impl Git {
     }
 
     /// Runs git, requires success, and returns the raw stdout.
-    fn output_ok<I, S>(&self, args: I) -> anyhow::Result<Vec<u8>>
+    pub fn output_ok<I, S>(&self, args: I) -> anyhow::Result<Vec<u8>>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -294,6 +294,70 @@ impl Git {
             return Err(failed(&args, &out));
         }
         Ok(out.stdout)
+    }
+
+    /// Whether git runs inside a work tree (`resolve` reads the index only there).
+    pub fn in_work_tree(&self) -> bool {
+        self.run(["rev-parse", "--is-inside-work-tree"])
+            .is_ok_and(|out| out == "true")
+    }
+
+    /// The paths with unmerged index entries (`git ls-files -u`), as git
+    /// prints them: relative to where git runs. `paths` are matched
+    /// literally (no globs, no pathspec magic); none means the whole
+    /// repository.
+    pub fn unmerged(&self, paths: &[&Path]) -> anyhow::Result<Vec<Unmerged>> {
+        let mut args: Vec<&OsStr> = ["--literal-pathspecs", "ls-files", "-u", "-z", "--"]
+            .map(OsStr::new)
+            .to_vec();
+        if paths.is_empty() {
+            // The top of the repository, whatever the directory: `:/` is
+            // pathspec magic, so not literal.
+            args.remove(0);
+            args.push(OsStr::new(":/"));
+        }
+        args.extend(paths.iter().map(|p| p.as_os_str()));
+        let listed = self.output_ok(&args)?;
+        let mut found: Vec<Unmerged> = Vec::new();
+        // Each record: `<mode> <object> <stage>\t<path>`.
+        for record in listed.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let record = String::from_utf8_lossy(record);
+            let (meta, path) = record
+                .split_once('\t')
+                .with_context(|| format!("unexpected git ls-files line {record:?}"))?;
+            let mut fields = meta.split(' ').skip(1);
+            let (Some(object), Some(stage)) = (fields.next(), fields.next()) else {
+                bail!("unexpected git ls-files line {record:?}");
+            };
+            let stage: usize = match stage.parse() {
+                Ok(n @ 1..=3) => n,
+                _ => bail!("unexpected stage in git ls-files line {record:?}"),
+            };
+            if found.last().is_none_or(|u| u.path != path) {
+                found.push(Unmerged {
+                    path: path.to_owned(),
+                    stages: Default::default(),
+                });
+            }
+            if let Some(entry) = found.last_mut() {
+                entry.stages[stage - 1] = Some(object.to_owned());
+            }
+        }
+        Ok(found)
+    }
+
+    /// An index stage of `path` (as [`Self::unmerged`] prints it) as a
+    /// checkout would write it: smudge filters and end-of-line conversion
+    /// applied, so it compares with the file in the work tree.
+    pub fn stage_as_checked_out(&self, stage: usize, path: &str) -> anyhow::Result<Vec<u8>> {
+        // `./` makes the path relative to where git runs, as ls-files printed it.
+        self.output_ok(["cat-file", "--filters", &format!(":{stage}:./{path}")])
+    }
+
+    /// Stages `path` (`git add`).
+    pub fn add(&self, path: &Path) -> anyhow::Result<()> {
+        self.run([OsStr::new("add"), OsStr::new("--"), path.as_os_str()])
+            .map(drop)
     }
 
     /// `git merge-file -p`: git's own three-way line merge of three files.
@@ -393,6 +457,17 @@ fn failed(args: &[std::ffi::OsString], out: &Output) -> anyhow::Error {
         out.status,
         String::from_utf8_lossy(&out.stderr).trim()
     )
+}
+
+/// One path's unmerged index entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmerged {
+    /// The path, as `git ls-files` prints it.
+    pub path: String,
+    /// The objects at stages 1 (base), 2 (ours, the current side) and 3
+    /// (theirs); `None` where git left a stage out (no base for an add/add,
+    /// no side for a modify/delete).
+    pub stages: [Option<String>; 3],
 }
 
 /// The result of `git merge-file -p`.

@@ -14,6 +14,8 @@
 //! - [`yaml11`] is go-yaml v2's typing of plain scalars.
 //! - [`push`] is the fetch, reapply-or-rebase, push and retry loop;
 //!   [`version`] orders tags for `--no-downgrade` and `--same-image newest`.
+//! - [`resolve`] merges again a file git left conflicted: from the index
+//!   during a merge, from its diff3 markers after one.
 //! - [`driver`] is the driver line git runs: written by `install`, checked
 //!   by `doctor`, passed by `push`.
 //! - [`git`] is the only place that runs git.
@@ -28,5 +30,6 @@ pub mod lint;
 pub mod meaning;
 pub mod merge;
 pub mod push;
+pub mod resolve;
 pub mod version;
 pub mod yaml11;

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod install;
 pub mod merge;
 pub mod push;
+pub mod resolve;
 pub mod set_image;
 pub mod set_replicas;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Merge(args) => Ok(merge::run(&args)),
         Command::SetImage(args) => set_image::run(&args),
         Command::SetReplicas(args) => set_replicas::run(&args),
+        Command::Resolve(args) => resolve::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Install(args) => install::run(&args),

@@ -20,6 +20,7 @@
 
 pub mod items;
 pub mod keyed;
+pub mod markers;
 pub mod render;
 pub mod rule;
 pub mod text;

@@ -22,5 +22,6 @@ mod oracle;
 mod properties;
 mod push;
 mod push_combine;
+mod resolve;
 mod set_image;
 mod setter_safety;
