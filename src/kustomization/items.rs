@@ -15,7 +15,7 @@ use std::ops::Range;
 use granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::locate::{Walker, is_null, line_end, line_start, next_line, offset, verbatim};
-use super::schema::{ItemShape, ItemsSchema};
+use super::schema::{ITEM_LISTS, ItemShape, ItemsSchema};
 use super::{Error, ErrorKind};
 use crate::yaml11::{self, Plain};
 
@@ -56,6 +56,15 @@ pub type Located<'a> = (&'static str, Option<ItemList<'a>>);
 /// Locates every top-level list of strings in `src`, in source order. A key
 /// written twice is unmodelled, in both places.
 pub fn item_lists(src: &str) -> Result<Vec<Located<'_>>, Error> {
+    item_lists_in(src, &ITEM_LISTS)
+}
+
+/// Locates the lists of `table` in a mapping (a whole file, or one entry
+/// of a list with its `-` blanked out), in source order.
+pub fn item_lists_in<'a>(
+    src: &'a str,
+    table: &'static [ItemsSchema],
+) -> Result<Vec<Located<'a>>, Error> {
     let mut w = Walker::new(src);
     for expected in ["stream", "document"] {
         match w.next()? {
@@ -87,15 +96,16 @@ pub fn item_lists(src: &str) -> Result<Vec<Located<'_>>, Error> {
         };
         let (key_start, key_end) = offset(span);
         let (value, vspan) = w.next()?;
-        let Some(schema) = ItemsSchema::for_key(&key) else {
+        let Some(schema) = table.iter().find(|s| s.key == key) else {
             w.skip_node(&value, vspan)?;
             continue;
         };
         let header = line_start(src, key_start)..line_end(src, key_end);
         let list = match (value, schema.shape) {
-            (Event::SequenceStart(StructureStyle::Block, 0, None), ItemShape::Strings) => {
-                block_items(&mut w, src, schema, header)?
-            }
+            (
+                Event::SequenceStart(StructureStyle::Block, 0, None),
+                ItemShape::Strings | ItemShape::Assignments,
+            ) => block_items(&mut w, src, schema, header)?,
             (Event::SequenceStart(StructureStyle::Block, 0, None), ItemShape::Entries(_)) => {
                 entry_items(&mut w, src, schema, header)?
             }

@@ -148,6 +148,10 @@ pub enum ItemShape {
     /// The pairs of a map of strings (`commonLabels:`): the key is the
     /// identity.
     Pairs,
+    /// `KEY=value` strings (a generator's `literals:` and `files:`): the
+    /// text before the first `=` is the identity, else a file's base name,
+    /// the key kustomize gives it.
+    Assignments,
 }
 
 const fn strings(key: &'static str, order: Order, pinned: bool) -> ItemsSchema {
@@ -168,14 +172,35 @@ const fn entries(key: &'static str, order: Order, fields: &'static [&'static str
     }
 }
 
-const fn pairs(key: &'static str) -> ItemsSchema {
+const fn keyed(key: &'static str, shape: ItemShape) -> ItemsSchema {
     ItemsSchema {
         key,
         order: Order::Set,
         pinned: false,
-        shape: ItemShape::Pairs,
+        shape,
     }
 }
+
+const fn pairs(key: &'static str) -> ItemsSchema {
+    keyed(key, ItemShape::Pairs)
+}
+
+/// The lists inside one entry of a list of [`ItemShape::Entries`], merged
+/// item by item when both sides changed the entry (kustomize-semantics
+/// §10): a generator's `literals`, `files` and `envs`, a chart's
+/// `valuesInline` (its first level) and a label entry's `pairs`.
+const GENERATOR_LISTS: &[ItemsSchema] = &[
+    keyed("literals", ItemShape::Assignments),
+    keyed("files", ItemShape::Assignments),
+    strings("envs", Order::Set, false),
+];
+
+const NESTED_LISTS: &[(&str, &[ItemsSchema])] = &[
+    ("configMapGenerator", GENERATOR_LISTS),
+    ("secretGenerator", GENERATOR_LISTS),
+    ("helmCharts", &[pairs("valuesInline")]),
+    ("labels", &[pairs("pairs")]),
+];
 
 /// Every list merged item by item, with its identity and order semantics
 /// (kustomize-semantics §10). Patches, replacements and labels apply in
@@ -225,6 +250,14 @@ impl ItemsSchema {
         ITEM_LISTS.iter().find(|s| s.key == key)
     }
 
+    /// The lists inside this list's entries that merge item by item.
+    pub fn nested(&self) -> &'static [Self] {
+        NESTED_LISTS
+            .iter()
+            .find(|(k, _)| *k == self.key)
+            .map_or(&[], |(_, lists)| lists)
+    }
+
     /// A string item's identity and its pin: a remote base's URL without
     /// its `ref=`/`version=` query parameters, and those parameters (empty
     /// when unpinned or when the list holds no remote bases). Two sides
@@ -233,6 +266,12 @@ impl ItemsSchema {
     pub fn identity<'s>(&self, item: &'s str) -> (Cow<'s, str>, Cow<'s, str>) {
         if self.pinned {
             pin(item)
+        } else if self.shape == ItemShape::Assignments {
+            let key = match item.split_once('=') {
+                Some((key, _)) => key,
+                None => item.rsplit('/').next().unwrap_or(item),
+            };
+            (Cow::Borrowed(key), Cow::Borrowed(""))
         } else {
             (Cow::Borrowed(item), Cow::Borrowed(""))
         }

@@ -36,8 +36,8 @@ use super::text::Markers;
 use super::{Fallback, Which, put};
 use crate::cli::SameImagePolicy;
 use crate::kustomization::edit::splice;
-use crate::kustomization::items::{ItemList, Located, item_lists};
-use crate::kustomization::schema::{Order, pinned_version};
+use crate::kustomization::items::{ItemList, Located, item_lists_in};
+use crate::kustomization::schema::{ITEM_LISTS, ItemsSchema, Order, pinned_version};
 use crate::kustomization::{Eol, placeholder};
 
 /// A merge of three texts: the merged text and its number of conflicts.
@@ -53,7 +53,19 @@ pub fn merge(
     conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
     line_merge: &mut dyn FnMut(&[String; 3]) -> Merged,
 ) -> Merged {
-    let [Ok(lo), Ok(la), Ok(lb)] = rests.each_ref().map(|r| item_lists(r)) else {
+    merge_in(rests, &ITEM_LISTS, policy, conflicts_as, line_merge)
+}
+
+/// [`merge`] for the lists of `table` (the top level's, or those inside one
+/// entry).
+fn merge_in(
+    rests: &[String; 3],
+    table: &'static [ItemsSchema],
+    policy: SameImagePolicy,
+    conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
+    line_merge: &mut dyn FnMut(&[String; 3]) -> Merged,
+) -> Merged {
+    let [Ok(lo), Ok(la), Ok(lb)] = rests.each_ref().map(|r| item_lists_in(r, table)) else {
         return line_merge(rests);
     };
     fn find<'s>(located: &[Located<'s>], key: &str) -> Option<ItemList<'s>> {
@@ -92,7 +104,7 @@ pub fn merge(
         let tok = placeholder(sides[0].schema.key);
         // A placeholder git wrote twice (or not at all) has no one place.
         let Some((region, n)) = (merged.matches(&tok).count() == 1)
-            .then(|| list(sides, srcs, policy, conflicts_as))
+            .then(|| list(sides, srcs, policy, conflicts_as, line_merge))
             .flatten()
         else {
             return line_merge(rests);
@@ -163,6 +175,7 @@ fn list(
     srcs: [&str; 3],
     policy: SameImagePolicy,
     conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
+    line_merge: &mut dyn FnMut(&[String; 3]) -> Merged,
 ) -> Option<(String, usize)> {
     let regions = [0, 1, 2].map(|i| &srcs[i][sides[i].region.clone()]);
     match pick(Some(regions[0]), regions[1], regions[2]) {
@@ -214,6 +227,17 @@ fn list(
             continue;
         }
         let Some(o) = decide(&id) else {
+            // Removed by the leader: what the leader added in its place
+            // took its place (a rename), so what follows it here follows
+            // that.
+            let mut at = after.map_or(0, |p| p + 1);
+            while let Some((x, _, false)) = out.get(at)
+                && !views[0].ids.contains_key(x)
+                && !fv.ids.contains_key(x)
+            {
+                at += 1;
+            }
+            after = at.checked_sub(1).or(after);
             continue;
         };
         // After its predecessor, and after the leader's own additions there
@@ -247,6 +271,11 @@ fn list(
                 let v = views[w as usize];
                 (Cow::Borrowed(v.text(i)), v.break_after(i))
             }
+            Out::Conflict(idx @ [_, Some(i), _])
+                if let Some(text) = within(views, idx, policy, conflicts_as, line_merge) =>
+            {
+                (Cow::Owned(text), views[1].break_after(i))
+            }
             Out::Conflict(idx) => {
                 conflicts += 1;
                 let (style, markers) = written.get_or_insert_with(conflicts_as).clone();
@@ -267,6 +296,45 @@ fn list(
         brk = next;
     }
     Some((region, conflicts))
+}
+
+/// One entry both sides changed, merged inside: the lists in it item by
+/// item (a generator's `literals:`, see [`ItemsSchema::nested`]) and the
+/// rest of it by lines, when that is clean. The entry's `-` is blanked out
+/// so that its lines read as one mapping, and put back after.
+fn within(
+    views: [&View<'_>; 3],
+    idx: [Option<usize>; 3],
+    policy: SameImagePolicy,
+    conflicts_as: &dyn Fn() -> (ConflictStyle, Markers),
+    line_merge: &mut dyn FnMut(&[String; 3]) -> Merged,
+) -> Option<String> {
+    let nested = views[0].list.schema.nested();
+    let dash_col = views[0].list.dash_col;
+    if nested.is_empty() {
+        return None;
+    }
+    let mut undashed: [String; 3] = Default::default();
+    for (w, text) in undashed.iter_mut().enumerate() {
+        let (v, i) = (views[w], idx[w]?);
+        let item = &v.list.items[i];
+        let at =
+            item.value.as_ptr() as usize - v.src.as_ptr() as usize - item.span.start + dash_col;
+        *text = v.text(i).to_owned();
+        (text.as_bytes().get(at) == Some(&b'-')).then(|| text.replace_range(at..=at, " "))?;
+    }
+    let (mut merged, 0) = merge_in(&undashed, nested, policy, conflicts_as, line_merge).ok()?
+    else {
+        return None;
+    };
+    let first = merged
+        .split_inclusive('\n')
+        .take_while(|l| matches!(l.trim_start().chars().next(), None | Some('#')))
+        .map(str::len)
+        .sum::<usize>();
+    let at = first + dash_col;
+    (merged.as_bytes().get(at) == Some(&b' ')).then(|| merged.replace_range(at..=at, "-"))?;
+    Some(merged)
 }
 
 /// The three-way rule on one item, by its text: what the merged list holds

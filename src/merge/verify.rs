@@ -255,21 +255,24 @@ fn items(
             Pick::Current => vr == va,
             Pick::Other => vr == vb,
             Pick::Conflict => {
-                policy == SameImagePolicy::Newest
+                (policy == SameImagePolicy::Newest
                     && schema.pinned
-                    && newer(schema, va, vb).is_some_and(|n| vr == Some(n))
+                    && newer(schema, va, vb).is_some_and(|n| vr == Some(n)))
+                    || within(schema, [vo, va, vb], vr, policy)
             }
         };
         if !holds {
             return Err(format!(
-                "`{key}` item `{id}` is not what the three-way rule gives"
+                "`{key}` item `{}` is not what the three-way rule gives",
+                brief(id)
             ));
         }
     }
     let orders = [&o, &a, &b].map(|m| m.order.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
     if let Some(x) = renamed_apart(&orders[0], &orders[1], &orders[2]) {
         return Err(format!(
-            "`{key}` item `{x}` was removed or renamed apart on the two sides, yet it came out clean"
+            "`{key}` item `{}` was removed or renamed apart on the two sides, yet it came out clean",
+            brief(x)
         ));
     }
     if schema.shape == ItemShape::Pairs {
@@ -317,7 +320,10 @@ fn items(
             continue;
         };
         if !o.has(x) && !lead.has(x) && pred.is_some_and(|p| i < p) {
-            return Err(format!("`{key}` item `{x}` is not after its predecessor"));
+            return Err(format!(
+                "`{key}` item `{}` is not after its predecessor",
+                brief(x)
+            ));
         }
         pred = Some(i);
     }
@@ -331,6 +337,52 @@ fn items(
         }
     }
     Ok(())
+}
+
+/// One entry both sides changed: each list inside it (a generator's
+/// `literals:`) holds to these rules item by item, and each other field to
+/// the three-way rule on its own.
+fn within(
+    schema: &ItemsSchema,
+    entries: [Option<&Value>; 3],
+    r: Option<&Value>,
+    policy: SameImagePolicy,
+) -> bool {
+    let (
+        nested,
+        [
+            Some(Value::Map(o)),
+            Some(Value::Map(a)),
+            Some(Value::Map(b)),
+        ],
+        Some(Value::Map(r)),
+    ) = (schema.nested(), entries, r)
+    else {
+        return false;
+    };
+    let fields: BTreeSet<&str> = [o, a, b, r]
+        .iter()
+        .flat_map(|m| m.keys().map(AsRef::as_ref))
+        .collect();
+    !nested.is_empty()
+        && fields.into_iter().all(|f| {
+            let [fo, fa, fb, fr] = [o, a, b, r].map(|m| m.get(f));
+            match nested.iter().find(|s| s.key == f) {
+                Some(list) => items(list, [fo, fa, fb], fr, policy).is_ok(),
+                None => whole(f, [fo, fa, fb], &fr).is_ok(),
+            }
+        })
+}
+
+/// An item's identity for a message: an entry's is all its identifying
+/// fields, an inline patch included, so only its first line, shortened.
+fn brief(id: &str) -> String {
+    let line = id.lines().find(|l| !l.ends_with('=')).unwrap_or_default();
+    match line.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None if line.len() < id.len() => format!("{line}…"),
+        None => line.to_owned(),
+    }
 }
 
 /// A list's items by identity, in order.
@@ -359,7 +411,9 @@ impl Ids<'_> {
     }
 
     /// The places this side added items at: for each addition in `got`
-    /// (not added by both sides), the base item before it that `got` keeps.
+    /// (not added by both sides), the base item before it here. An item
+    /// `got` lost was replaced there by what the other side put in its
+    /// place, so it still marks a place.
     fn anchors(
         &self,
         base: &Ids,
@@ -369,7 +423,7 @@ impl Ids<'_> {
         let mut anchor = None;
         let mut out = BTreeSet::new();
         for x in &self.order {
-            if base.has(x) && got.has(x) {
+            if base.has(x) {
                 anchor = Some(x.as_ref());
             } else if !base.has(x) && got.has(x) && !both(x) {
                 out.insert(anchor);
@@ -395,10 +449,12 @@ fn by_id<'v>(schema: &ItemsSchema, list: Option<&'v Value<'v>>) -> Option<Ids<'v
         (ItemShape::Pairs, Some(Value::Map(pairs))) => {
             pairs.iter().all(|(k, v)| add(Cow::Borrowed(k.as_ref()), v))
         }
-        (ItemShape::Strings, Some(Value::Seq(items))) => items.iter().all(|item| match item {
-            Value::Str(s) => add(schema.identity(s).0, item),
-            _ => false,
-        }),
+        (ItemShape::Strings | ItemShape::Assignments, Some(Value::Seq(items))) => {
+            items.iter().all(|item| match item {
+                Value::Str(s) => add(schema.identity(s).0, item),
+                _ => false,
+            })
+        }
         (ItemShape::Entries(_), Some(Value::Seq(items))) => items.iter().all(|item| match item {
             Value::Map(fields) => {
                 let text = |f: &str| {

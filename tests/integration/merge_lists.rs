@@ -48,7 +48,7 @@ impl Ctx<'_> {
     fn line(&self, value: &str) -> String {
         let indent = &self.indent;
         match self.list.schema.shape {
-            ItemShape::Strings => format!("{indent}- {value}"),
+            ItemShape::Strings | ItemShape::Assignments => format!("{indent}- {value}"),
             ItemShape::Entries(fields) => {
                 let field = if fields.contains(&"path") {
                     "path"
@@ -88,7 +88,9 @@ impl Ctx<'_> {
         let v = item.value;
         let at = v.as_ptr() as usize - self.src.as_ptr() as usize;
         match self.list.schema.shape {
-            ItemShape::Strings => vec![(at..at + v.len(), value.to_owned())],
+            ItemShape::Strings | ItemShape::Assignments => {
+                vec![(at..at + v.len(), value.to_owned())]
+            }
             ItemShape::Entries(_) => vec![(at..item.span.end, self.line(value))],
             ItemShape::Pairs => {
                 let start = self.src[..item.span.end].rfind('\n').map_or(0, |p| p + 1);
