@@ -17,7 +17,8 @@
 # kept only when the two sides differ from each other (two identical edits
 # merge trivially in any tool), there is a single merge base (with several,
 # git merges against a virtual base no single commit holds), and no version
-# is over 64 KiB or holds a NUL byte. Identical quadruples are kept once.
+# is over 64 KiB, holds a NUL byte or holds conflict markers (a merge
+# committed unresolved). Identical quadruples are kept once.
 # Only repositories whose root licence permits redistribution (Apache-2.0,
 # MIT, BSD, ISC, CC0, Unlicense, WTFPL) are used; OUT/NOTICE names each one
 # with its licence, since the cases keep their authors' copyright.
@@ -67,12 +68,13 @@ is_kustomization() {
     return 1
 }
 
-# usable GIT BLOB: small enough and text.
+# usable GIT BLOB: small enough, text, and free of conflict markers.
 usable() {
     local size
     size=$(git --git-dir="$1" cat-file -s "$2") || return 1
     [ "$size" -le 65536 ] || return 1
-    [ "$(git --git-dir="$1" cat-file blob "$2" | tr -dc '\000' | wc -c)" -eq 0 ]
+    [ "$(git --git-dir="$1" cat-file blob "$2" | tr -dc '\000' | wc -c)" -eq 0 ] || return 1
+    ! git --git-dir="$1" cat-file blob "$2" | grep -qE '^(<<<<<<<|>>>>>>>)( |$)'
 }
 
 total=0
@@ -86,14 +88,19 @@ for gitdir in "$@"; do
     fi
     dest=$OUT/$name
     rm -rf "$dest"
-    declare -A seen=()
+    spec=('*kustomization.yaml' '*kustomization.yml' '*Kustomization')
+    # One pass over all merges finds those whose result differs from a parent
+    # in some kustomization file; only they can be cases (a file both sides
+    # changed differently differs in the merge from at least one side).
+    declare -A seen=() touched=()
+    while read -r m; do touched[$m]=1; done < <(git --git-dir="$gitdir" rev-list --all --merges |
+        git --git-dir="$gitdir" diff-tree --stdin -m -r --name-only -- "${spec[@]}" | grep -E '^[0-9a-f]{40}$')
     n=0
     while read -r m p1 p2 rest; do
-        [ -n "$p2" ] && [ -z "$rest" ] || continue
+        [ -n "$p2" ] && [ -z "$rest" ] && [ -n "${touched[$m]:-}" ] || continue
         bases=$(git --git-dir="$gitdir" merge-base --all "$p1" "$p2" 2>/dev/null) || continue
         [ -n "$bases" ] && [ "$(wc -l <<<"$bases")" -eq 1 ] || continue
         b=$bases
-        spec=('*kustomization.yaml' '*kustomization.yml' '*Kustomization')
         both=$(comm -12 \
             <(git --git-dir="$gitdir" diff --no-renames --name-only "$b" "$p1" -- "${spec[@]}" | sort) \
             <(git --git-dir="$gitdir" diff --no-renames --name-only "$b" "$p2" -- "${spec[@]}" | sort))
@@ -102,7 +109,8 @@ for gitdir in "$@"; do
             [ -n "$path" ] && is_kustomization "$path" || continue
             blobs=()
             for rev in "$b" "$p1" "$p2" "$m"; do
-                blobs+=("$(git --git-dir="$gitdir" rev-parse -q --verify "$rev:$path" 2>/dev/null)") || break
+                blob=$(git --git-dir="$gitdir" rev-parse -q --verify "$rev:$path" 2>/dev/null) || break
+                blobs+=("$blob")
             done
             [ ${#blobs[@]} -eq 4 ] && [ "${blobs[1]}" != "${blobs[2]}" ] || continue
             key="${blobs[*]}"
@@ -126,7 +134,7 @@ for gitdir in "$@"; do
         done <<<"$both"
         [ "$n" -lt "$CAP" ] || break
     done < <(git --git-dir="$gitdir" rev-list --all --merges --parents)
-    unset seen
+    unset seen touched
     echo "$repo: $n cases ($lic)" >&2
     total=$((total + n))
 done
