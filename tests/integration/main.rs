@@ -21,5 +21,6 @@ mod oracle;
 mod properties;
 mod push;
 mod push_combine;
+mod replay;
 mod set_image;
 mod setter_safety;
