@@ -7,7 +7,8 @@
 #
 # Usage: benches/replay/collect.sh [-o OUT] [-n CAP] GIT_DIR...
 #   GIT_DIR  a bare repository or .git directory; its GitHub name is read from
-#            a path component spelled owner+name (or taken from the folder)
+#            a path component spelled owner+name, as in owner+name.git from
+#            `git clone --bare https://github.com/owner/name owner+name.git`
 #   -o OUT   where cases go (default fixtures/replay); one folder per case,
 #            OUT/<owner+name>/<short merge sha>-<n>/{base,current,other,human,source}
 #   -n CAP   most cases per repository (default 120), newest merges first
@@ -80,6 +81,7 @@ usable() {
 total=0
 for gitdir in "$@"; do
     name=$(tr / '\n' <<<"$gitdir" | grep -m1 '+' || basename "$gitdir")
+    name=${name%.git}
     repo=${name/+//}
     lic=$(licence "$gitdir")
     if [ -z "$lic" ]; then
