@@ -166,6 +166,9 @@ enum Out {
     Take(Which, usize),
     /// Both sides changed the item differently: its index on each side.
     Conflict([Option<usize>; 3]),
+    /// A leader's item the follower removed: nothing is written, but what
+    /// the follower put in its place goes there.
+    Gone,
 }
 
 /// The merged region of one list and its number of conflicts; `None` when
@@ -212,9 +215,8 @@ fn list(
     let lv = views[lead as usize];
     for i in 0..lv.list.items.len() {
         let id = lv.id(i);
-        if let Some(o) = decide(&id) {
-            out.push((id, o, false));
-        }
+        let o = decide(&id).unwrap_or(Out::Gone);
+        out.push((id, o, false));
     }
     let base_ids = &ids[0];
     let sorted = base_ids.len() > 1 && base_ids.is_sorted();
@@ -258,7 +260,12 @@ fn list(
             return None;
         }
         out.insert(at, (id, o, true));
-        after = Some(at);
+        // Put in a removed item's place: the next one goes in the next
+        // removed item's place (renames, one by one).
+        after = match out.get(at + 1) {
+            Some((_, Out::Gone, _)) => Some(at + 1),
+            _ => Some(at),
+        };
     }
     let mut region = headers[header_from as usize].to_owned();
     let hv = views[header_from as usize];
@@ -267,6 +274,7 @@ fn list(
     let mut written = None;
     for (_, o, _) in &out {
         let (text, next) = match *o {
+            Out::Gone => continue,
             Out::Take(w, i) => {
                 let v = views[w as usize];
                 (Cow::Borrowed(v.text(i)), v.break_after(i))

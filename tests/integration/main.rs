@@ -22,6 +22,7 @@ mod oracle;
 mod properties;
 mod push;
 mod push_combine;
+mod replay;
 mod resolve;
 mod set_image;
 mod setter_safety;
