@@ -1,5 +1,6 @@
-//! The lists of strings (`resources:`, `components:`, `crds:`, ...), merged
-//! item by item.
+//! The kustomization's lists other than `images:` and `replicas:`
+//! (`resources:`, `components:`, `patches:`, generators, `commonLabels:`,
+//! ...), merged item by item.
 //!
 //! Git merges lines: two teams that each append an app to a root
 //! `resources:` both change the list's last line, and git stops; so do two
@@ -23,7 +24,9 @@
 //! in place of `git merge-file` on it: each list both sides hold in the
 //! modelled shape ([`crate::kustomization::items`]) is swapped for a
 //! placeholder line, git merges the rest, and the merged list is put back.
-//! Whatever the model can't plan goes to git's line merge whole, as before.
+//! A list the model can't plan goes to git's line merge on its own, so a
+//! conflict there stays there; a list written outside the model stays in
+//! the text git merges.
 //! The result is checked like every clean merge ([`super::verify`]), which
 //! holds these lists to the same rules, read independently.
 
@@ -103,11 +106,19 @@ fn merge_in(
     for sides in &lists {
         let tok = placeholder(sides[0].schema.key);
         // A placeholder git wrote twice (or not at all) has no one place.
-        let Some((region, n)) = (merged.matches(&tok).count() == 1)
-            .then(|| list(sides, srcs, policy, conflicts_as, line_merge))
-            .flatten()
-        else {
+        if merged.matches(&tok).count() != 1 {
             return line_merge(rests);
+        }
+        let (region, n) = match list(sides, srcs, policy, conflicts_as, line_merge) {
+            Some(planned) => planned,
+            None => {
+                // Outside the model: git's line merge of this list alone, so
+                // that a conflict stays in it and the other lists still merge
+                // by item.
+                let texts = [0, 1, 2].map(|i| format!("{}\n", &srcs[i][sides[i].region.clone()]));
+                let (text, n) = line_merge(&texts)?;
+                (text.strip_suffix('\n').unwrap_or(&text).to_owned(), n)
+            }
         };
         merged = put(&merged, &tok, &region, None);
         conflicts += n;

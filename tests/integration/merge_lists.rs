@@ -440,3 +440,137 @@ fn two_teams_adding_apps_to_a_root_kustomization_rebase_merge_and_cherry_pick_cl
         assert!(yaml.contains(&format!("name: {app}\n")), "{yaml}");
     }
 }
+
+const OVERLAY: &str = "\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- deployment.yaml
+patches:
+- path: replicas.yaml
+configMapGenerator:
+- name: web-config
+  literals:
+  - LOG_LEVEL=info
+";
+
+/// Two teams edit one overlay's patches and one generator's literals at
+/// once: with the driver the merge is clean, and `kubectl kustomize` builds
+/// it with both patches applied and every literal in the ConfigMap.
+#[test]
+fn an_overlay_whose_patches_and_literals_both_sides_changed_builds_with_both() {
+    let sb = Sandbox::new();
+    let repo = sb.repo("overlay");
+    let deployment = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - name: web
+        image: web:1.0.0
+";
+    let patch = |name: &str, spec: &str| {
+        let text =
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n{spec}");
+        sb.commit_file(&repo, name, text.as_bytes(), name);
+    };
+    sb.commit_file(&repo, "deployment.yaml", deployment.as_bytes(), "base");
+    patch("replicas.yaml", "  replicas: 3\n");
+    patch("ready.yaml", "  minReadySeconds: 10\n");
+    patch("history.yaml", "  revisionHistoryLimit: 4\n");
+    sb.commit_file(&repo, "kustomization.yaml", OVERLAY.as_bytes(), "overlay");
+    let job = OVERLAY
+        .replace(
+            "- path: replicas.yaml\n",
+            "- path: replicas.yaml\n- path: ready.yaml\n",
+        )
+        .replace("  - LOG_LEVEL=info\n", "  - LOG_LEVEL=debug\n");
+    let main = OVERLAY
+        .replace(
+            "- path: replicas.yaml\n",
+            "- path: replicas.yaml\n- path: history.yaml\n",
+        )
+        .replace(
+            "  - LOG_LEVEL=info\n",
+            "  - LOG_LEVEL=info\n  - THEME=dark\n",
+        );
+    sb.git(&repo, &["checkout", "-q", "-b", "job"]);
+    sb.commit_file(&repo, "kustomization.yaml", job.as_bytes(), "job");
+    sb.git(&repo, &["checkout", "-q", "main"]);
+    sb.commit_file(&repo, "kustomization.yaml", main.as_bytes(), "main");
+    assert!(
+        !sb.git_out(&repo, &["merge", "--no-edit", "job"])
+            .status
+            .success()
+    );
+    sb.git(&repo, &["merge", "--abort"]);
+    // Patches apply in order: both added after replicas.yaml, so the order
+    // of the two is a guess and stays a conflict; the literals merge by key.
+    sb.register_driver(&repo);
+    assert!(
+        !sb.git_out(&repo, &["merge", "--no-edit", "job"])
+            .status
+            .success()
+    );
+    let got = std::fs::read_to_string(repo.join("kustomization.yaml")).unwrap();
+    assert!(
+        got.contains("  - LOG_LEVEL=debug\n  - THEME=dark\n"),
+        "{got}"
+    );
+    assert_eq!(got.matches("<<<<<<< ").count(), 1, "{got}");
+    sb.git(&repo, &["merge", "--abort"]);
+
+    // Added at different places, the patches merge too.
+    let main = main.replace(
+        "- path: replicas.yaml\n- path: history.yaml\n",
+        "- path: history.yaml\n- path: replicas.yaml\n",
+    );
+    sb.commit_file(
+        &repo,
+        "kustomization.yaml",
+        main.as_bytes(),
+        "main, history first",
+    );
+    sb.git(&repo, &["merge", "-q", "--no-edit", "job"]);
+    let got = std::fs::read_to_string(repo.join("kustomization.yaml")).unwrap();
+    assert_eq!(
+        got,
+        OVERLAY
+            .replace(
+                "- path: replicas.yaml\n",
+                "- path: history.yaml\n- path: replicas.yaml\n- path: ready.yaml\n"
+            )
+            .replace(
+                "  - LOG_LEVEL=info\n",
+                "  - LOG_LEVEL=debug\n  - THEME=dark\n"
+            )
+    );
+    if !kubectl_available() {
+        return;
+    }
+    let built = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let yaml = String::from_utf8(built.stdout).unwrap();
+    for want in [
+        "replicas: 3",
+        "minReadySeconds: 10",
+        "revisionHistoryLimit: 4",
+        "LOG_LEVEL: debug",
+        "THEME: dark",
+    ] {
+        assert!(yaml.contains(want), "{want} missing from\n{yaml}");
+    }
+}
