@@ -235,6 +235,10 @@ fn items(
     policy: SameImagePolicy,
 ) -> Result<(), String> {
     let key = schema.key;
+    if pick(Some(&lists[0]), &lists[1], &lists[2]) != Pick::Conflict {
+        // At most one side changed the list: the result is that side's.
+        return whole(&format!("`{key}`"), lists, &r);
+    }
     let (Some(o), Some(a), Some(b)) = (
         by_id(schema, lists[0]),
         by_id(schema, lists[1]),
