@@ -112,6 +112,16 @@ pub fn item_lists_in<'a>(
             (Event::MappingStart(StructureStyle::Block, 0, None), ItemShape::Pairs) => {
                 pair_items(&mut w, src, schema, header)?
             }
+            (Event::Scalar(_, _, 0, None), ItemShape::Scalar) => {
+                let end = line_end(src, offset(vspan).1.max(key_end));
+                (!src[header.start..end].contains('\n')).then(|| ItemList {
+                    schema,
+                    region: header.start..end,
+                    header: header.start..end,
+                    dash_col: 0,
+                    items: Vec::new(),
+                })
+            }
             (value, _) => {
                 w.skip_node(&value, vspan)?;
                 None

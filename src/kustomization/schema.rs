@@ -148,6 +148,10 @@ pub enum ItemShape {
     /// The pairs of a map of strings (`commonLabels:`): the key is the
     /// identity.
     Pairs,
+    /// A top-level one-line scalar (`namespace:`): no items, the line is
+    /// the value. Taken out of the text git merges, so that two sides
+    /// changing neighbouring scalars don't conflict.
+    Scalar,
     /// `KEY=value` strings (a generator's `literals:` and `files:`): the
     /// text before the first `=` is the identity, else a file's base name,
     /// the key kustomize gives it.
@@ -206,7 +210,7 @@ const NESTED_LISTS: &[(&str, &[ItemsSchema])] = &[
 /// (kustomize-semantics §10). Patches, replacements and labels apply in
 /// order; a generator or chart is identified as kustomize finds a repeated
 /// one (`namespace`+`name`; `name`+`releaseName`).
-pub const ITEM_LISTS: [ItemsSchema; 19] = [
+pub const ITEM_LISTS: [ItemsSchema; 22] = [
     strings("resources", Order::Set, true),
     strings("bases", Order::Set, true),
     strings("components", Order::Sequence, true),
@@ -242,6 +246,9 @@ pub const ITEM_LISTS: [ItemsSchema; 19] = [
     ),
     pairs("commonLabels"),
     pairs("commonAnnotations"),
+    keyed("namespace", ItemShape::Scalar),
+    keyed("namePrefix", ItemShape::Scalar),
+    keyed("nameSuffix", ItemShape::Scalar),
 ];
 
 impl ItemsSchema {

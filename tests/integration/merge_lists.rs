@@ -58,6 +58,7 @@ impl Ctx<'_> {
                 format!("{indent}- {field}: {value}")
             }
             ItemShape::Pairs => format!("{indent}{value}: x"),
+            ItemShape::Scalar => unreachable!("a scalar has no items to add"),
         }
     }
 
@@ -92,6 +93,7 @@ impl Ctx<'_> {
                 vec![(at..at + v.len(), value.to_owned())]
             }
             ItemShape::Entries(_) => vec![(at..item.span.end, self.line(value))],
+            ItemShape::Scalar => unreachable!("a scalar has no items to rename"),
             ItemShape::Pairs => {
                 let start = self.src[..item.span.end].rfind('\n').map_or(0, |p| p + 1);
                 vec![(start..item.span.end, self.line(value))]
