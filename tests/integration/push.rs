@@ -102,7 +102,7 @@ fn assert_clean(sb: &Sandbox, repo: &Path) {
 }
 
 fn race_all_land(layout: Layout) {
-    let arena = Arena::new(&bin(), 20, layout).unwrap();
+    let arena = Arena::racing(&bin(), 20, layout).unwrap();
     let report = arena
         .race("kustomerge", Pipeline::Kustomerge, true)
         .unwrap();
@@ -117,8 +117,10 @@ fn race_all_land(layout: Layout) {
         "tags missing from the final file: {:?}",
         report.missing
     );
-    // The jobs really raced (otherwise this test would prove nothing).
-    assert!(report.retries() > 0, "no job ever lost a race");
+    // The jobs really raced (otherwise this test would prove nothing): the
+    // arena holds every push until all have fetched, so all but one lose.
+    let first_try = report.jobs.iter().filter(|j| j.retries == 0).count();
+    assert_eq!(first_try, 1, "jobs that landed without losing a race");
 }
 
 #[test]
