@@ -84,6 +84,7 @@ fn options() -> Options {
         markers: Markers::default(),
         git: Git::new(),
         virtual_base: false,
+        forced_fallback: None,
     }
 }
 

@@ -23,6 +23,15 @@ fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {
     }
 }
 
+/// `KUSTOMERGE_FALLBACK=1` (anything but empty or `0`) forces git's line
+/// merge for every file: a user's kill switch, documented in the README.
+fn kill_switch() -> Option<String> {
+    const VAR: &str = "KUSTOMERGE_FALLBACK";
+    std::env::var_os(VAR)
+        .filter(|v| !v.is_empty() && v != "0")
+        .map(|_| format!("{VAR} is set"))
+}
+
 /// Runs the driver and returns git's exit code.
 pub fn run(args: &MergeArgs) -> u8 {
     let path = args.path.as_deref().unwrap_or("kustomization");
@@ -51,6 +60,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
             size: merge::text::requested_marker_size(args.marker_size),
         },
         git: Git::new(),
+        forced_fallback: kill_switch(),
     };
     let outcome = merge::merge(&base, &current, &other, &opts)?;
     if let Some(reason) = &outcome.fallback {

@@ -77,6 +77,9 @@ pub struct Options {
     /// Git's inner merge of a criss-cross history: conflicting entries keep
     /// their base version (see [`ConflictStyle::VirtualBase`]).
     pub virtual_base: bool,
+    /// Git's line merge for every file, for this reason (the user's kill
+    /// switch, read by the command).
+    pub forced_fallback: Option<String>,
 }
 
 impl Options {
@@ -301,9 +304,10 @@ fn put(text: &str, tok: &str, region: &str, end: Option<&str>) -> String {
     out
 }
 
-/// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
-/// `=panic` panics inside the structured merge, to prove the panic is caught.
-const FALLBACK_ENV: &str = "KUSTOMERGE_FALLBACK";
+/// Set, it panics inside the structured merge, so a test can prove the
+/// panic is caught. Debug builds (the tests') only: a release never reads it.
+#[cfg(debug_assertions)]
+const PANIC_ENV: &str = "KUSTOMERGE_TEST_PANIC";
 
 fn structured<'a>(
     base: &'a [u8],
@@ -311,12 +315,12 @@ fn structured<'a>(
     other: &'a [u8],
     opts: &Options,
 ) -> Result<(Outcome, Option<Promise<'a>>), Fallback> {
-    match std::env::var(FALLBACK_ENV).as_deref() {
-        Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
-        Ok(v) if !v.is_empty() && v != "0" => {
-            return Err(Fallback(format!("{FALLBACK_ENV} is set")));
-        }
-        _ => {}
+    if let Some(reason) = &opts.forced_fallback {
+        return Err(Fallback(reason.clone()));
+    }
+    #[cfg(debug_assertions)]
+    if std::env::var_os(PANIC_ENV).is_some() {
+        panic!("{PANIC_ENV} is set");
     }
     // The sides are mostly the base's text, and reuse its scan.
     let o = scan(Which::Base, base, None);

@@ -627,6 +627,7 @@ fn options(policy: SameImagePolicy) -> Options {
             .with_env("GIT_CONFIG_NOSYSTEM", "1")
             .with_env("GIT_CONFIG_GLOBAL", "/dev/null"),
         virtual_base: false,
+        forced_fallback: None,
     }
 }
 
