@@ -20,7 +20,7 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use kustomerge::cli::SameImagePolicy;
+use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::kustomization::image_arg::parse_images;

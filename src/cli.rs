@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::demo::Layout;
+use crate::version::SameImagePolicy;
+
 /// Concurrent image-tag edits to kustomization.yaml, merged by key.
 #[derive(Debug, Parser)]
 #[command(name = "kustomerge", version, about, long_about = None)]
@@ -72,12 +75,21 @@ pub enum Command {
 
 /// How two different versions of the same image are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum SameImagePolicy {
+pub enum SameImageArg {
     /// Report a conflict covering only that entry.
     #[default]
     Conflict,
     /// Keep the higher version (semver-aware); incomparable tags still conflict.
     Newest,
+}
+
+impl From<SameImageArg> for SameImagePolicy {
+    fn from(arg: SameImageArg) -> Self {
+        match arg {
+            SameImageArg::Conflict => Self::Conflict,
+            SameImageArg::Newest => Self::Newest,
+        }
+    }
 }
 
 // The positionals mirror git's `%O %A %B %L %P` placeholders, in that order,
@@ -91,8 +103,8 @@ pub enum SameImagePolicy {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// What to do when both sides set the same image to different versions.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub same_image: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub same_image: SameImageArg,
     /// Conflict label for the base (git's `%S`, 2.44+).
     #[arg(short = 's', long, value_name = "LABEL", allow_hyphen_values = true)]
     pub base_label: Option<String>,
@@ -217,8 +229,8 @@ pub struct PushArgs {
     #[arg(long)]
     pub no_downgrade: bool,
     /// The driver's policy while rebasing, when a commit and the tip set the same image to different versions.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub same_image: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub same_image: SameImageArg,
     /// Print one JSON object describing the outcome on stdout.
     #[arg(long)]
     pub json: bool,
@@ -269,8 +281,8 @@ pub struct InstallArgs {
     #[arg(long, requires = "local")]
     pub no_commit_attributes: bool,
     /// The same-image policy the registered driver uses.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub policy: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub policy: SameImageArg,
     /// Register the binary by its absolute path instead of relying on PATH.
     #[arg(long)]
     pub absolute_path: bool,
@@ -278,12 +290,21 @@ pub struct InstallArgs {
 
 /// Layout of the demo overlay's image list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Layout {
+pub enum LayoutArg {
     /// Multi-line `- name:` entries.
     #[default]
     Block,
     /// `images: [{...}, {...}]` on one line.
     Flow,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(arg: LayoutArg) -> Self {
+        match arg {
+            LayoutArg::Block => Self::Block,
+            LayoutArg::Flow => Self::Flow,
+        }
+    }
 }
 
 /// Arguments of `demo`.
@@ -293,8 +314,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 20)]
     pub jobs: usize,
     /// Layout of the overlay's image list.
-    #[arg(long, value_enum, default_value_t = Layout::Block)]
-    pub layout: Layout,
+    #[arg(long, value_enum, default_value_t = LayoutArg::Block)]
+    pub layout: LayoutArg,
     /// Also run the jobs one at a time (the serialised baseline).
     #[arg(long)]
     pub serial: bool,

@@ -20,7 +20,7 @@
 
 use std::fmt;
 
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 
 /// The driver's name: `merge.kustomize.*` in config, `merge=kustomize` in attributes.
 pub const NAME: &str = "kustomize";

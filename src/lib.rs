@@ -19,12 +19,15 @@
 
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod driver;
 pub mod exit;
+pub mod fs;
 pub mod git;
 pub mod kustomization;
 pub mod meaning;
 pub mod merge;
 pub mod push;
+pub mod trailer;
 pub mod version;
 pub mod yaml11;

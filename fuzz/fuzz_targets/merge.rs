@@ -28,7 +28,7 @@
 
 use std::sync::OnceLock;
 
-use kustomerge::cli::SameImagePolicy;
+use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::{Document, decode};
 use kustomerge::merge::{Markers, Options, Outcome, merge};

@@ -18,7 +18,8 @@ use std::process::Command;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::cli::{DoctorArgs, SameImagePolicy};
+use crate::cli::DoctorArgs;
+use crate::version::SameImagePolicy;
 use crate::commands::install::{
     Config, DRIVER_COMPANION_KEYS, KUSTOMIZATION_FILES, find_on_path, hook_paths, is_executable,
     is_our_hook,

@@ -567,7 +567,7 @@ pub fn run(args: &InstallArgs) -> anyhow::Result<u8> {
     install.set(NAME_KEY, NAME)?;
     let line = DriverLine {
         program,
-        policy: args.policy,
+        policy: args.policy.into(),
     };
     // A line an older kustomerge wrote for this same program is replaced as
     // any other would be; the note says why it changed.

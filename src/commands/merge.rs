@@ -5,7 +5,6 @@
 //! goes to stdout (git mixes it into its own output); diagnostics go to
 //! stderr. The result is written atomically, so a crash leaves `%A` intact.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -14,6 +13,9 @@ use crate::cli::MergeArgs;
 use crate::exit;
 use crate::git::Git;
 use crate::merge::{self, Markers, Options};
+
+// The `resolve` command writes its result through here too.
+pub use crate::fs::write_atomically;
 
 /// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
 fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {
@@ -50,7 +52,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
     let defaults = Markers::default();
     let current_label = label(args.current_label.as_ref(), "%X", &defaults.current);
     let opts = Options {
-        policy: args.same_image,
+        policy: args.same_image.into(),
         // Git's inner merge of a criss-cross history labels its sides so.
         virtual_base: current_label.starts_with("Temporary merge branch"),
         markers: Markers {
@@ -78,29 +80,4 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
         );
         Ok(exit::CONFLICT)
     }
-}
-
-/// Writes via a temp file in the same directory and a rename, so a reader
-/// (or a crash of ours) never sees half a file.
-pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .context("the result path has no file name")?;
-    let tmp = dir.join(format!(
-        ".{}.kustomerge-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    // No fsync: git reads `%A` back at once and deletes it after; the rename
-    // only has to keep a crashing driver from leaving half a file.
-    file.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, target).with_context(|| format!("renaming onto {}", target.display()))?;
-    Ok(())
 }

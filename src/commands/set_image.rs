@@ -35,7 +35,6 @@
 
 use std::cmp::Ordering;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -47,12 +46,11 @@ use crate::git::Git;
 use crate::kustomization::image_arg::{self, ImageArg, KEEP, ReplicaArg};
 use crate::kustomization::schema::{IMAGES, ListSchema, REPLICAS};
 use crate::kustomization::{self, Document, FILE_NAMES, setter};
+use crate::trailer::{Edit, IMAGE_TRAILER, REPLICAS_TRAILER};
 use crate::version;
 
-/// The trailer `set-image --commit` writes.
-pub const IMAGE_TRAILER: &str = "Kustomerge-Set-Image";
-/// The trailer `set-replicas --commit` writes.
-pub const REPLICAS_TRAILER: &str = "Kustomerge-Set-Replicas";
+// `check --fix` writes through here too.
+pub(crate) use crate::fs::write_atomically;
 
 /// The outcome of [`reapply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +78,11 @@ pub fn reapply(
     no_downgrade: bool,
     notes: bool,
 ) -> anyhow::Result<Reapplied> {
-    // Arguments never contain spaces (`--commit` refuses them), paths may.
-    let (path, arg) = trailer_value.trim().rsplit_once(' ').with_context(|| {
+    let edit = Edit {
+        key: trailer_key.to_owned(),
+        value: trailer_value.to_owned(),
+    };
+    let (path, arg) = edit.split().with_context(|| {
         format!("malformed {trailer_key} trailer `{trailer_value}`: expected `<path> <arg>`")
     })?;
     let args = [arg.to_owned()];
@@ -573,7 +574,7 @@ impl Request {
                     .iter()
                     .any(|b| self.name(b) == self.name(a))
             })
-            .map(|(_, a)| format!("{}: {rel} {a}", self.trailer()))
+            .map(|(_, a)| Edit::new(self.trailer(), rel, a).to_string())
             .collect();
         let message = format!("{}\n\n{}\n", subject.trim_end(), trailers.join("\n"));
         let git = Git::in_dir(root);
@@ -676,37 +677,3 @@ fn repo_path(path: &Path) -> anyhow::Result<(PathBuf, String)> {
     Ok((root, rel))
 }
 
-/// Replaces `path`'s contents through a temp file in the same directory and
-/// a rename, keeping its permissions; a symlink is followed, not replaced.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let target =
-        fs::canonicalize(path).with_context(|| format!("could not resolve {}", path.display()))?;
-    let dir = target
-        .parent()
-        .context("the file has no parent directory")?;
-    let name = target
-        .file_name()
-        .context("the file has no name")?
-        .to_string_lossy();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{name}.{}.{nanos}.kustomerge.tmp",
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::set_permissions(&tmp, fs::metadata(&target)?.permissions())?;
-        fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("could not write {}", target.display()))
-}

@@ -34,7 +34,7 @@ use super::render::{ConflictStyle, break_at, conflict_block};
 use super::rule::{Pick, pick};
 use super::text::Markers;
 use super::{Fallback, Which, put};
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 use crate::kustomization::edit::splice;
 use crate::kustomization::items::{ItemList, Located, item_lists};
 use crate::kustomization::schema::{Order, pinned_version};

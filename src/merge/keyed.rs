@@ -17,7 +17,7 @@
 // unobservable, so names crafted to collide still can't slow it down.
 use foldhash::{HashMap as Map, HashMapExt};
 
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
 use crate::kustomization::{Entry, Field, Style};
 use crate::merge::rule::{Pick, pick};

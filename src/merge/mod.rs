@@ -28,7 +28,7 @@ pub mod verify;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::schema::LISTS;
 use crate::kustomization::{

@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 use crate::kustomization::schema::{ItemsSchema, LISTS, ListSchema, Order, pinned_version};
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
@@ -444,7 +444,7 @@ fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v V
 #[cfg(test)]
 mod tests {
     use super::{Readings, fallback};
-    use crate::cli::SameImagePolicy::{self, Conflict, Newest};
+    use crate::version::SameImagePolicy::{self, Conflict, Newest};
     use crate::meaning::read;
 
     fn check(o: &str, a: &str, b: &str, r: &str, policy: SameImagePolicy) -> Result<(), String> {

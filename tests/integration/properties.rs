@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use kustomerge::cli::SameImagePolicy;
+use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::merge::{self, Markers, Options, Outcome};

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kustomerge::cli::Layout;
-use kustomerge::push::race::{self, Arena, OVERLAY, Pipeline};
+use kustomerge::demo::{self, Arena, Layout, OVERLAY, Pipeline};
 use serde_json::Value;
 
 use crate::common::{Sandbox, bin, stderr, without_identity};
@@ -16,7 +15,7 @@ pub(crate) fn remote(sb: &Sandbox) -> PathBuf {
     sb.commit_file(
         &seed,
         OVERLAY,
-        race::overlay(3, Layout::Block).as_bytes(),
+        demo::overlay(3, Layout::Block).as_bytes(),
         "overlay",
     );
     let bare = sb.path().join("remote.git");

@@ -34,9 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Scratch;
-use super::backoff::Rng;
-use crate::cli::Layout;
+use crate::push::backoff::Rng;
 use crate::git::Git;
 use crate::kustomization::Document;
 
@@ -48,6 +46,16 @@ pub const PLAIN_RETRIES: u32 = 5;
 
 /// At most this many jobs run at once (each is a handful of short processes).
 const MAX_PARALLEL: usize = 128;
+
+/// How the overlay writes its image list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Multi-line `- name:` entries.
+    #[default]
+    Block,
+    /// `images: [{...}, {...}]` on one line.
+    Flow,
+}
 
 /// How a job sets its tag and pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +176,7 @@ impl RaceReport {
 /// A temp directory holding a seed repository and a hermetic git setup.
 #[derive(Debug)]
 pub struct Arena {
-    scratch: Scratch,
+    scratch: tempfile::TempDir,
     env: Vec<(String, String)>,
     exe: PathBuf,
     jobs: usize,
@@ -210,7 +218,7 @@ impl Arena {
         latency: Duration,
         gate: Option<usize>,
     ) -> anyhow::Result<Self> {
-        let scratch = Scratch::new("race")?;
+        let scratch = crate::fs::scratch("race")?;
         let home = scratch.path().join("home");
         std::fs::create_dir_all(&home)?;
         let calls_log = scratch.path().join("server-calls.log");
