@@ -20,13 +20,13 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 
-use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
 use kustomerge::kustomization::setter;
 use kustomerge::merge::{self, Markers, Options};
+use kustomerge::version::SameImagePolicy;
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 const BODY_LINES: usize = 50_000;

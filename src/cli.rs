@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::demo::Layout;
+use crate::setup::{InstallOptions, Scope};
 use crate::version::SameImagePolicy;
 
 /// Concurrent image-tag edits to kustomization.yaml, merged by key.
@@ -265,6 +266,32 @@ pub struct InstallScopeArgs {
     /// The system config (may need root).
     #[arg(long, group = "scope")]
     pub system: bool,
+}
+
+impl InstallScopeArgs {
+    /// The config file chosen; `--global` when none is named.
+    pub fn scope(&self) -> Scope {
+        if self.local {
+            Scope::Local
+        } else if self.system {
+            Scope::System
+        } else {
+            Scope::Global
+        }
+    }
+}
+
+impl InstallArgs {
+    /// What `install` is asked to set up.
+    pub fn options(&self) -> InstallOptions {
+        InstallOptions {
+            scope: self.scope.scope(),
+            absolute_path: self.absolute_path,
+            policy: self.policy.into(),
+            pre_push_hook: self.pre_push_hook,
+            commit_attributes: !self.no_commit_attributes,
+        }
+    }
 }
 
 /// Arguments of `install`.

@@ -34,9 +34,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::push::backoff::Rng;
 use crate::git::Git;
 use crate::kustomization::Document;
+use crate::push::backoff::Rng;
 
 /// Where the overlay lives in the repository.
 pub const OVERLAY: &str = "overlays/prod/kustomization.yaml";

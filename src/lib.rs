@@ -28,6 +28,7 @@ pub mod kustomization;
 pub mod meaning;
 pub mod merge;
 pub mod push;
+pub mod setup;
 pub mod trailer;
 pub mod version;
 pub mod yaml11;

@@ -16,8 +16,8 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::DemoArgs;
-use crate::exit;
 use crate::demo::{Arena, Layout, Pipeline, table};
+use crate::exit;
 
 /// Runs the demo; exits 0 only if every kustomerge job landed and its tag is
 /// in the final file.

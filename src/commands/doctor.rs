@@ -20,15 +20,16 @@ use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::version::SameImagePolicy;
-use crate::commands::install::{
-    Config, DRIVER_COMPANION_KEYS, KUSTOMIZATION_FILES, find_on_path, hook_paths, is_executable,
-    is_our_hook,
-};
+
 use crate::driver::{
     DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered, shell_quote, shell_words,
 };
 use crate::exit;
 use crate::git::Git;
+use crate::kustomization::FILE_NAMES;
+use crate::setup::{
+    Config, DRIVER_COMPANION_KEYS, find_on_path, hook_paths, is_executable, is_our_hook,
+};
 
 /// The oldest git the driver is tested with.
 const OLDEST_GIT: (u32, u32) = (2, 39);
@@ -347,7 +348,7 @@ fn attributes(git: &Git) -> anyhow::Result<Vec<Check>> {
     let listing = git.run(["ls-files", "-z"])?;
     let files: Vec<&str> = listing
         .split('\0')
-        .filter(|path| KUSTOMIZATION_FILES.contains(&path.rsplit('/').next().unwrap_or(path)))
+        .filter(|path| FILE_NAMES.contains(&path.rsplit('/').next().unwrap_or(path)))
         .collect();
     if files.is_empty() {
         return Ok(vec![Check::ok(

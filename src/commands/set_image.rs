@@ -676,4 +676,3 @@ fn repo_path(path: &Path) -> anyhow::Result<(PathBuf, String)> {
         .join("/");
     Ok((root, rel))
 }
-

@@ -34,11 +34,11 @@ use super::render::{ConflictStyle, break_at, conflict_block};
 use super::rule::{Pick, pick};
 use super::text::Markers;
 use super::{Fallback, Which, put};
-use crate::version::SameImagePolicy;
 use crate::kustomization::edit::splice;
 use crate::kustomization::items::{ItemList, Located, item_lists};
 use crate::kustomization::schema::{Order, pinned_version};
 use crate::kustomization::{Eol, placeholder};
+use crate::version::SameImagePolicy;
 
 /// A merge of three texts: the merged text and its number of conflicts.
 type Merged = Result<(String, usize), Fallback>;

@@ -28,12 +28,12 @@ pub mod verify;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::version::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::schema::LISTS;
 use crate::kustomization::{
     Document, Eol, KeyedList, PLACEHOLDER_PREFIX, Scanned, Style, decode, placeholder,
 };
+use crate::version::SameImagePolicy;
 use render::ConflictStyle;
 use rule::{Pick, pick};
 pub use text::Markers;

@@ -22,12 +22,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::version::SameImagePolicy;
 use crate::kustomization::schema::{ItemsSchema, LISTS, ListSchema, Order, pinned_version};
 use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
 use crate::merge::rule::{Pick, pick};
+use crate::version::SameImagePolicy;
 
 /// The three inputs as kustomize reads them (indexed by `Which`).
 pub type Readings<'a> = [Result<Kustomization<'a>, ReadError>; 3];
@@ -444,8 +444,8 @@ fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v V
 #[cfg(test)]
 mod tests {
     use super::{Readings, fallback};
-    use crate::version::SameImagePolicy::{self, Conflict, Newest};
     use crate::meaning::read;
+    use crate::version::SameImagePolicy::{self, Conflict, Newest};
 
     fn check(o: &str, a: &str, b: &str, r: &str, policy: SameImagePolicy) -> Result<(), String> {
         let inputs: Readings = [o, a, b].map(|t| read(t.as_bytes()));

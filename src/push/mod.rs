@@ -56,10 +56,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::version::SameImagePolicy;
 use crate::driver::{self, DriverLine};
 use crate::git::Git;
-use crate::kustomization::FILE_NAMES;
+use crate::version::SameImagePolicy;
 use backoff::{Backoff, Rng};
 use classify::{Decision, Verdict};
 use integrate::{Conflict, Integrated};
@@ -1046,9 +1045,8 @@ impl Drop for Restore<'_> {
 /// A git runner for the repository with the merge driver active.
 fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git> {
     let attributes = scratch.join("attributes");
-    let lines: String = FILE_NAMES
-        .iter()
-        .map(|n| format!("{n} merge={}\n", driver::NAME))
+    let lines: String = crate::setup::attribute_lines()
+        .map(|line| line + "\n")
         .collect();
     std::fs::write(&attributes, lines)
         .with_context(|| format!("could not write {}", attributes.display()))?;

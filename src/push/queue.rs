@@ -28,10 +28,10 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::integrate::{self, Commit};
-use crate::version::SameImagePolicy;
-use crate::trailer::{Edit, IMAGE_TRAILER};
 use crate::git::Git;
 use crate::kustomization::image_arg;
+use crate::trailer::{Edit, IMAGE_TRAILER};
+use crate::version::SameImagePolicy;
 
 /// Where one fetch puts the remote's queue in the local repository; removed
 /// when `push` ends ([`clear_local`]).

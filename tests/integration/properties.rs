@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::merge::{self, Markers, Options, Outcome};
+use kustomerge::version::SameImagePolicy;
 
 /// Cases per property in CI: 2,400 in all, about 20 s on two cores in a debug build.
 const CI_CASES: u32 = 1200;
