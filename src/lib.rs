@@ -21,6 +21,7 @@ pub mod cli;
 pub mod commands;
 pub mod demo;
 pub mod driver;
+pub mod edit;
 pub mod exit;
 pub mod fs;
 pub mod git;

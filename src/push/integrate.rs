@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::commands::set_image::{Reapplied, reapply};
+use crate::edit::{Reapplied, reapply};
 use crate::git::Git;
 use crate::trailer::{self, Edit};
 
