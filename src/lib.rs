@@ -2,20 +2,25 @@
 //! once, with no failed pushes, no conflicts a machine could solve, and no lost
 //! or reformatted line. `ARCHITECTURE.md` says where each concept lives.
 //!
-//! - [`cli`] is the command line (clap), turned into plain argument structs.
-//! - [`commands`] holds one thin file per subcommand; [`exit`] their codes.
+//! - [`cli`] is the command line (clap), turned into plain values the
+//!   domain modules take; [`commands`] holds one thin file per subcommand;
+//!   [`exit`] their codes.
 //! - [`kustomization`] finds byte spans in a kustomization file and splices
 //!   edits into them without re-serialising anything.
-//! - [`merge`] is the keyed three-way merge of `images:` and `replicas:`, plus
-//!   git's own line merge for everything else, and the check before exit 0.
+//! - [`merge`] is the keyed three-way merge of the keyed lists, plus git's
+//!   own line merge for everything else, and the check before exit 0.
 //! - [`meaning`] reads a file the way kustomize does, independently of the
 //!   span scanner: what the check holds every clean result to.
-//! - [`yaml11`] is go-yaml v2's typing of plain scalars.
-//! - [`push`] is the fetch, reapply-or-rebase, push and retry loop;
-//!   [`version`] orders tags for `--no-downgrade` and `--same-image newest`.
-//! - [`driver`] is the driver line git runs: written by `install`, checked
-//!   by `doctor`, passed by `push`.
-//! - [`git`] is the only place that runs git.
+//! - [`yaml11`] is go-yaml v2's typing of plain scalars; [`version`] orders
+//!   tags for `--no-downgrade` and `--same-image newest`.
+//! - [`edit`] applies one `set-image`/`set-replicas` request to a file;
+//!   [`trailer`] is the commit trailer that records it.
+//! - [`push`] is the fetch, reapply-or-rebase, push and retry loop; [`demo`]
+//!   races pipelines through it for `kustomerge demo` and the tests.
+//! - [`driver`] is the driver line git runs; [`setup`] is everything else
+//!   `install` writes, `uninstall` removes and `doctor` checks.
+//! - [`git`] is the only place that runs git; [`fs`] the only way a file
+//!   the user owns is rewritten.
 
 pub mod cli;
 pub mod commands;

@@ -4,8 +4,9 @@
 //! `merge.kustomize.driver` it falls back to its line merge without a word,
 //! with the binary missing it records a conflict with no markers, and with
 //! only `.name` set it aborts every merge of these files
-//! (`git-merge-driver-contract.md` §1, §4). So doctor walks the list of what
-//! a clone needs for the driver to be active (§9, "What a CI job needs") and
+//! (gitattributes(5), "Defining a custom merge driver"). So doctor walks the
+//! list of what a clone needs for the driver to be active (README, "The CI
+//! recipe") and
 //! prints one line per link, with the fix when it is broken. Warnings (no
 //! pre-push hook, a shallow clone) don't fail the run; problems exit 1.
 //! Outside a work tree only the checks that don't depend on a repository run.

@@ -1090,7 +1090,7 @@ enum Fetched {
 ///
 /// Never with `--depth`: in a shallow clone a plain fetch stops at the
 /// existing boundary, so our commits keep a merge base with the tip, whereas
-/// `--depth=1` cuts it off (git-merge-driver-contract.md §9).
+/// `--depth=1` cuts it off, and git would merge with no base at all.
 fn fetch(git: &Git, remote: &str, refspecs: &[String], tip_ref: &str) -> anyhow::Result<Fetched> {
     let mut args = vec!["fetch", "-q", "--no-tags", "--no-recurse-submodules"];
     // `--prune` drops the local copies of queue refs deleted on the remote,
