@@ -30,6 +30,8 @@
 //! it writes to the file, and it drops a section header together with the
 //! section's last key, even a header that was there, empty, before install.
 
+pub mod doctor;
+
 use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
