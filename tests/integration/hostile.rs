@@ -13,7 +13,7 @@
 //!
 //! Peak memory is the child's maximum RSS from `/usr/bin/time -f %M` (it
 //! includes `git merge-file` when the driver runs it); without that tool the
-//! memory assertion is skipped with a note.
+//! memory assertion is skipped with a note, or fails when `CI` is set.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -122,7 +122,13 @@ fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run) {
             peak >> 10,
             input >> 10
         ),
-        None => eprintln!("{case}: {TIME} not installed; peak memory not checked"),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{TIME} is required in CI (CI is set) to bound memory"
+            );
+            eprintln!("{case}: {TIME} not installed; peak memory not checked");
+        }
     }
     if run.fell_back() {
         let (want, git_code) = git_merge_file(sb, inputs);
