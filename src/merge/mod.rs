@@ -3,9 +3,8 @@
 //!
 //! 1. Trivial cases (a side equal to the base, or both sides equal) take the
 //!    changed side verbatim.
-//! 2. Each side is parsed into byte spans ([`Document`]), reusing the base's
-//!    scan where a side's text is the base's. Each keyed list's region is
-//!    swapped for a placeholder line, giving each side's *rest*.
+//! 2. Each side is parsed into byte spans ([`Document`]). Each keyed list's
+//!    region is swapped for a placeholder line, giving each side's *rest*.
 //! 3. The rests merge by the three-way rule; only when both changed does
 //!    `git merge-file` run on them (with git's labels, marker size and the
 //!    repo's conflict style).
@@ -247,19 +246,15 @@ fn clean(bytes: &[u8]) -> Outcome {
     }
 }
 
-/// Scans one input; `prior` is the base's scan, when this is a side.
-fn scan<'a>(
-    which: Which,
-    bytes: &'a [u8],
-    prior: Option<&Document<'_>>,
-) -> Result<Scanned<'a>, Fallback> {
+/// Scans one input.
+fn scan(which: Which, bytes: &[u8]) -> Result<Scanned<'_>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
     if memchr::memmem::find(src.as_bytes(), PLACEHOLDER_PREFIX.as_bytes()).is_some() {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
     }
-    Ok(Document::scan_lists_like(src, prior))
+    Ok(Document::scan_lists(src))
 }
 
 /// `text` without the line that holds `needle` (its line break included).
@@ -322,17 +317,12 @@ fn structured<'a>(
     if std::env::var_os(PANIC_ENV).is_some() {
         panic!("{PANIC_ENV} is set");
     }
-    // The sides are mostly the base's text, and reuse its scan.
-    let o = scan(Which::Base, base, None);
-    let prior = match &o {
-        Ok(Scanned::Fast { doc, .. }) => Some(doc),
-        _ => None,
-    };
     // The second core already reads the inputs for the check (see
     // [`merge`]): a thread per side here would only compete with it.
-    let (a, b) = (
-        scan(Which::Current, current, prior),
-        scan(Which::Other, other, prior),
+    let (o, a, b) = (
+        scan(Which::Base, base),
+        scan(Which::Current, current),
+        scan(Which::Other, other),
     );
     // The text around the lists is usually the same on every side: one full
     // parse of it serves all three, and the result.
