@@ -14,7 +14,7 @@ use crate::exit;
 use crate::git::Git;
 use crate::merge::{self, Markers, Options};
 
-// The `resolve` command writes its result through here too.
+// The `resolve` command writes the user's file through here.
 pub use crate::fs::write_atomically;
 
 /// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
@@ -69,7 +69,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
         eprintln!("kustomerge: {path}: using git's line merge: {reason}");
     }
     if outcome.bytes != current {
-        write_atomically(&args.current, &outcome.bytes)?;
+        crate::fs::write_merge_result(&args.current, &outcome.bytes)?;
     }
     if outcome.conflicts == 0 {
         Ok(exit::SUCCESS)
