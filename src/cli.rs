@@ -1,5 +1,7 @@
-//! The command line, as clap derive types only. Each subcommand's behaviour
-//! lives in `commands/<name>.rs`; nothing here does work.
+//! The command line, as clap derive types, and their conversion into the
+//! plain values the domain modules take (which never see clap). Each
+//! subcommand's behaviour lives in `commands/<name>.rs`; nothing here does
+//! work.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
