@@ -6,20 +6,27 @@
 //! differ, so git is never spawned and the figures are kustomerge's own work;
 //! `benches/vs-git.sh` times the whole binary against `git merge-file`.
 //!
+//! The `hostile` group times the inputs `tests/integration/hostile.rs` holds
+//! to its other promises (a 10 MB file, a megabyte on one line, an alias
+//! bomb): how long they take is measured here, not asserted there.
+//!
 //! Sample sizes are small so `cargo bench` ends in a few minutes on two cores.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 
-use kustomerge::cli::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
 use kustomerge::kustomization::setter;
 use kustomerge::merge::{self, Markers, Options};
+use kustomerge::version::SameImagePolicy;
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 const BODY_LINES: usize = 50_000;
@@ -77,7 +84,29 @@ fn options() -> Options {
         markers: Markers::default(),
         git: Git::new(),
         virtual_base: false,
+        forced_fallback: None,
     }
+}
+
+/// Times one in-process merge of `[base, current, other]`.
+fn time_merge(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    [o, a, b]: [&str; 3],
+    opts: &Options,
+) {
+    group.throughput(Throughput::Bytes(a.len() as u64));
+    group.bench_function(BenchmarkId::from_parameter(id), |bench| {
+        bench.iter(|| {
+            merge::merge(
+                black_box(o.as_bytes()),
+                black_box(a.as_bytes()),
+                black_box(b.as_bytes()),
+                opts,
+            )
+            .unwrap()
+        });
+    });
 }
 
 fn bench_merge(c: &mut Criterion) {
@@ -90,18 +119,7 @@ fn bench_merge(c: &mut Criterion) {
             first.conflicts == 0 && first.fallback.is_none(),
             "{id}: the bench must time the clean structured path"
         );
-        group.throughput(Throughput::Bytes(a.len() as u64));
-        group.bench_function(BenchmarkId::from_parameter(&id), |bench| {
-            bench.iter(|| {
-                merge::merge(
-                    black_box(o.as_bytes()),
-                    black_box(a.as_bytes()),
-                    black_box(b.as_bytes()),
-                    &opts,
-                )
-                .unwrap()
-            });
-        });
+        time_merge(&mut group, &id, [&o, &a, &b], &opts);
     }
     group.finish();
 }
@@ -137,6 +155,73 @@ fn bench_set_image(c: &mut Criterion) {
     group.finish();
 }
 
+/// Three inputs whose sides bump `api` and `web` around a hostile `body`.
+fn around(body: &str) -> [String; 3] {
+    let file = |api: &str, web: &str| {
+        format!("{body}images:\n- name: api\n  newTag: {api}\n- name: web\n  newTag: {web}\n")
+    };
+    [
+        file("1.0.0", "2.0.0"),
+        file("1.0.1", "2.0.0"),
+        file("1.0.0", "2.0.1"),
+    ]
+}
+
+/// The hostile suite's large and pathological inputs, whatever path they
+/// take (the 1 MB flow list merges; an alias bomb outside the lists too).
+fn hostile_cases() -> Vec<(&'static str, [String; 3])> {
+    let literal: String = (0..170_000)
+        .map(|i| format!("    line {i:09}: the quick brown fox jumps over the lazy dog\n"))
+        .collect();
+    let flow: Vec<String> = (0..28_000)
+        .map(|i| format!("{{name: img-{i:06}, newTag: 1.0.{}}}", i % 100))
+        .collect();
+    let flow = format!("images: [{}]\n", flow.join(", "));
+    let mut bomb = String::from("lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*l{}", i - 1); 9].join(", ");
+        bomb.push_str(&format!("lol{i}: &l{i} [{refs}]\n"));
+    }
+    vec![
+        (
+            "10_mb_literal",
+            around(&format!(
+                "configMapGenerator:\n- name: big\n  literals:\n  - |\n{literal}"
+            )),
+        ),
+        (
+            "1_mb_flow_list_on_one_line",
+            [
+                flow.clone(),
+                flow.replacen(
+                    "{name: img-000100, newTag: 1.0.0}",
+                    "{name: img-000100, newTag: 9.9.9}",
+                    1,
+                ),
+                flow.replacen(
+                    "{name: img-020000, newTag: 1.0.0}",
+                    "{name: img-020000, newTag: 8.8.8}",
+                    1,
+                ),
+            ],
+        ),
+        (
+            "1_mb_line",
+            around(&format!("description: {}\n", "x".repeat(1 << 20))),
+        ),
+        ("alias_bomb", around(&bomb)),
+    ]
+}
+
+fn bench_hostile(c: &mut Criterion) {
+    let opts = options();
+    let mut group = c.benchmark_group("hostile");
+    for (id, [o, a, b]) in hostile_cases() {
+        time_merge(&mut group, id, [&o, &a, &b], &opts);
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
@@ -147,6 +232,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_merge, bench_set_image
+    targets = bench_merge, bench_set_image, bench_hostile
 }
 criterion_main!(benches);

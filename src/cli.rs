@@ -1,10 +1,16 @@
-//! The command line, as clap derive types only. Each subcommand's behaviour
-//! lives in `commands/<name>.rs`; nothing here does work.
+//! The command line, as clap derive types, and their conversion into the
+//! plain values the domain modules take (which never see clap). Each
+//! subcommand's behaviour lives in `commands/<name>.rs`; nothing here does
+//! work.
 #![deny(missing_docs)]
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::demo::Layout;
+use crate::setup::{InstallOptions, Scope};
+use crate::version::SameImagePolicy;
 
 /// Concurrent image-tag edits to kustomization.yaml, merged by key.
 #[derive(Debug, Parser)]
@@ -74,12 +80,21 @@ pub enum Command {
 
 /// How two different versions of the same image are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum SameImagePolicy {
+pub enum SameImageArg {
     /// Report a conflict covering only that entry.
     #[default]
     Conflict,
     /// Keep the higher version (semver-aware); incomparable tags still conflict.
     Newest,
+}
+
+impl From<SameImageArg> for SameImagePolicy {
+    fn from(arg: SameImageArg) -> Self {
+        match arg {
+            SameImageArg::Conflict => Self::Conflict,
+            SameImageArg::Newest => Self::Newest,
+        }
+    }
 }
 
 // The positionals mirror git's `%O %A %B %L %P` placeholders, in that order,
@@ -93,8 +108,8 @@ pub enum SameImagePolicy {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// What to do when both sides set the same image to different versions.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub same_image: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub same_image: SameImageArg,
     /// Conflict label for the base (git's `%S`, 2.44+).
     #[arg(short = 's', long, value_name = "LABEL", allow_hyphen_values = true)]
     pub base_label: Option<String>,
@@ -122,8 +137,8 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
     /// What to do when both sides set the same image to different versions.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub same_image: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub same_image: SameImageArg,
     /// Stage each file that resolves clean (`git add`).
     #[arg(long)]
     pub add: bool,
@@ -236,8 +251,8 @@ pub struct PushArgs {
     #[arg(long)]
     pub no_downgrade: bool,
     /// The driver's policy while rebasing, when a commit and the tip set the same image to different versions.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub same_image: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub same_image: SameImageArg,
     /// Print one JSON object describing the outcome on stdout.
     #[arg(long)]
     pub json: bool,
@@ -274,6 +289,32 @@ pub struct InstallScopeArgs {
     pub system: bool,
 }
 
+impl InstallScopeArgs {
+    /// The config file chosen; `--global` when none is named.
+    pub fn scope(&self) -> Scope {
+        if self.local {
+            Scope::Local
+        } else if self.system {
+            Scope::System
+        } else {
+            Scope::Global
+        }
+    }
+}
+
+impl InstallArgs {
+    /// What `install` is asked to set up.
+    pub fn options(&self) -> InstallOptions {
+        InstallOptions {
+            scope: self.scope.scope(),
+            absolute_path: self.absolute_path,
+            policy: self.policy.into(),
+            pre_push_hook: self.pre_push_hook,
+            commit_attributes: !self.no_commit_attributes,
+        }
+    }
+}
+
 /// Arguments of `install`.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
@@ -288,8 +329,8 @@ pub struct InstallArgs {
     #[arg(long, requires = "local")]
     pub no_commit_attributes: bool,
     /// The same-image policy the registered driver uses.
-    #[arg(long, value_enum, default_value_t = SameImagePolicy::Conflict)]
-    pub policy: SameImagePolicy,
+    #[arg(long, value_enum, default_value_t = SameImageArg::Conflict)]
+    pub policy: SameImageArg,
     /// Register the binary by its absolute path instead of relying on PATH.
     #[arg(long)]
     pub absolute_path: bool,
@@ -297,12 +338,21 @@ pub struct InstallArgs {
 
 /// Layout of the demo overlay's image list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Layout {
+pub enum LayoutArg {
     /// Multi-line `- name:` entries.
     #[default]
     Block,
     /// `images: [{...}, {...}]` on one line.
     Flow,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(arg: LayoutArg) -> Self {
+        match arg {
+            LayoutArg::Block => Self::Block,
+            LayoutArg::Flow => Self::Flow,
+        }
+    }
 }
 
 /// Arguments of `demo`.
@@ -312,8 +362,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 20)]
     pub jobs: usize,
     /// Layout of the overlay's image list.
-    #[arg(long, value_enum, default_value_t = Layout::Block)]
-    pub layout: Layout,
+    #[arg(long, value_enum, default_value_t = LayoutArg::Block)]
+    pub layout: LayoutArg,
     /// Also run the jobs one at a time (the serialised baseline).
     #[arg(long)]
     pub serial: bool,

@@ -3,7 +3,8 @@
 //! and `push` (which passes it with `-c`).
 //!
 //! git expands the placeholders in the line, then runs it with `sh -c`
-//! (git-merge-driver-contract.md §1). That dictates its shape:
+//! (gitattributes(5), "Defining a custom merge driver"). That dictates its
+//! shape:
 //!
 //! - git expands `%` anywhere in the line, so a `%` in the program's path is
 //!   written `%%`; and `sh` splits words, so the path is shell-quoted.
@@ -20,7 +21,7 @@
 
 use std::fmt;
 
-use crate::cli::SameImagePolicy;
+use crate::version::SameImagePolicy;
 
 /// The driver's name: `merge.kustomize.*` in config, `merge=kustomize` in attributes.
 pub const NAME: &str = "kustomize";

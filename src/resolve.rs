@@ -21,11 +21,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::SameImagePolicy;
 use crate::git::{Git, Unmerged};
 use crate::merge::markers::{self, Conflicted};
 use crate::merge::{self, Markers, Options, Outcome};
 use crate::push::integrate::conflict_keys;
+use crate::version::SameImagePolicy;
 
 /// What became of one file.
 #[derive(Debug)]
@@ -95,6 +95,9 @@ pub fn resolve(
         markers: written_markers(conflicted.as_ref()),
         git: git.clone(),
         virtual_base: false,
+        // `KUSTOMERGE_FALLBACK` switches the driver off; resolve is asked for
+        // by hand and has nothing to fall back to.
+        forced_fallback: None,
     };
     let [base, current, other] = &sides;
     let outcome = merge::merge(base, current, other, &opts)?;

@@ -8,6 +8,17 @@
 
 use std::cmp::Ordering;
 
+/// How two different versions of the same image are resolved (`merge`,
+/// `push` and the registered driver line take it as `--same-image`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameImagePolicy {
+    /// Report a conflict covering only that entry.
+    #[default]
+    Conflict,
+    /// Keep the higher version (by [`compare`]); incomparable tags still conflict.
+    Newest,
+}
+
 /// Compares two tags as versions, semver-style: numeric dot-separated cores
 /// compare numerically (`1.10` > `1.9`), a pre-release sorts before its
 /// release, and pre-release identifiers compare as semver says. `None` when

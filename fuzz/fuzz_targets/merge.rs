@@ -28,7 +28,7 @@
 
 use std::sync::OnceLock;
 
-use kustomerge::cli::SameImagePolicy;
+use kustomerge::version::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::{Document, decode};
 use kustomerge::merge::{Markers, Options, Outcome, merge};
@@ -47,6 +47,7 @@ fn options(policy: SameImagePolicy) -> &'static Options {
                 .with_env("GIT_CONFIG_NOSYSTEM", "1")
                 .with_env("GIT_CONFIG_GLOBAL", "/dev/null"),
             virtual_base: false,
+            forced_fallback: None,
         })
     });
     &all[usize::from(policy == SameImagePolicy::Newest)]

@@ -6,7 +6,7 @@
 //! queue, the next winner carries them), and with `push --no-combine`
 //! (every job races alone); optionally a fourth time, one kustomerge job
 //! after another, the serialised workaround. It prints the runs side by
-//! side, with the server calls each job made. The engine is [`crate::push::race`], shared with the
+//! side, with the server calls each job made. The engine is [`crate::demo`], shared with the
 //! tests and `benches/push-race.sh`.
 
 use std::io::Write;
@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::{DemoArgs, Layout};
+use crate::cli::DemoArgs;
+use crate::demo::{Arena, Layout, Pipeline, table};
 use crate::exit;
-use crate::push::race::{Arena, Pipeline, table};
 
 /// Runs the demo; exits 0 only if every kustomerge job landed and its tag is
 /// in the final file.
@@ -25,8 +25,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     let exe = std::env::current_exe().context("could not find the kustomerge binary's own path")?;
     let jobs = args.jobs.max(1);
     let latency = Duration::from_millis(args.latency);
-    let arena = Arena::with_latency(&exe, jobs, args.layout, latency)?;
-    let layout = match args.layout {
+    let layout = Layout::from(args.layout);
+    let arena = Arena::with_latency(&exe, jobs, layout, latency)?;
+    let layout = match layout {
         Layout::Block => "block",
         Layout::Flow => "flow",
     };
@@ -39,7 +40,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         (
             format!(
                 "plain git (pull --rebase, {} retries)",
-                crate::push::race::PLAIN_RETRIES
+                crate::demo::PLAIN_RETRIES
             ),
             Pipeline::PlainGit,
             true,

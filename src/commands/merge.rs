@@ -5,7 +5,6 @@
 //! goes to stdout (git mixes it into its own output); diagnostics go to
 //! stderr. The result is written atomically, so a crash leaves `%A` intact.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -15,12 +14,24 @@ use crate::exit;
 use crate::git::Git;
 use crate::merge::{self, Markers, Options};
 
+// The `resolve` command writes the user's file through here.
+pub use crate::fs::write_atomically;
+
 /// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
 fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {
     match given {
         Some(l) if l != placeholder && !l.is_empty() => l.clone(),
         _ => default.to_owned(),
     }
+}
+
+/// `KUSTOMERGE_FALLBACK=1` (anything but empty or `0`) forces git's line
+/// merge for every file: a user's kill switch, documented in the README.
+fn kill_switch() -> Option<String> {
+    const VAR: &str = "KUSTOMERGE_FALLBACK";
+    std::env::var_os(VAR)
+        .filter(|v| !v.is_empty() && v != "0")
+        .map(|_| format!("{VAR} is set"))
 }
 
 /// Runs the driver and returns git's exit code.
@@ -41,7 +52,7 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
     let defaults = Markers::default();
     let current_label = label(args.current_label.as_ref(), "%X", &defaults.current);
     let opts = Options {
-        policy: args.same_image,
+        policy: args.same_image.into(),
         // Git's inner merge of a criss-cross history labels its sides so.
         virtual_base: current_label.starts_with("Temporary merge branch"),
         markers: Markers {
@@ -51,13 +62,14 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
             size: merge::text::requested_marker_size(args.marker_size),
         },
         git: Git::new(),
+        forced_fallback: kill_switch(),
     };
     let outcome = merge::merge(&base, &current, &other, &opts)?;
     if let Some(reason) = &outcome.fallback {
         eprintln!("kustomerge: {path}: using git's line merge: {reason}");
     }
     if outcome.bytes != current {
-        write_atomically(&args.current, &outcome.bytes)?;
+        crate::fs::write_merge_result(&args.current, &outcome.bytes)?;
     }
     if outcome.conflicts == 0 {
         Ok(exit::SUCCESS)
@@ -68,29 +80,4 @@ fn try_run(args: &MergeArgs, path: &str) -> anyhow::Result<u8> {
         );
         Ok(exit::CONFLICT)
     }
-}
-
-/// Writes via a temp file in the same directory and a rename, so a reader
-/// (or a crash of ours) never sees half a file.
-pub fn write_atomically(target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = target
-        .file_name()
-        .context("the result path has no file name")?;
-    let tmp = dir.join(format!(
-        ".{}.kustomerge-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut file =
-        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    // No fsync: git reads `%A` back at once and deletes it after; the rename
-    // only has to keep a crashing driver from leaving half a file.
-    file.write_all(bytes)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, target).with_context(|| format!("renaming onto {}", target.display()))?;
-    Ok(())
 }

@@ -22,7 +22,7 @@ pub fn run(args: &PushArgs) -> anyhow::Result<u8> {
         budget: Duration::from_secs(args.budget),
         max_attempts: args.max_attempts.max(1),
         no_downgrade: args.no_downgrade,
-        same_image: args.same_image,
+        same_image: args.same_image.into(),
         exe: std::env::current_exe().context("could not find the kustomerge binary's own path")?,
         combine: !args.no_combine,
         queue_prefix: queue_prefix(&args.queue_prefix)?,

@@ -95,17 +95,18 @@ fn one(
         );
         return Ok(Status::Failed);
     }
-    let merged = match resolve::resolve(git, path, &shown, unmerged.as_ref(), args.same_image)? {
-        Resolution::Merged(merged) => merged,
-        Resolution::Refused(why) => {
-            eprintln!("kustomerge: {shown}: left as it is: {why}");
-            return Ok(Status::Left);
-        }
-        Resolution::Unconflicted => {
-            eprintln!("kustomerge: {shown}: no conflict markers, nothing to resolve");
-            return Ok(Status::Done);
-        }
-    };
+    let merged =
+        match resolve::resolve(git, path, &shown, unmerged.as_ref(), args.same_image.into())? {
+            Resolution::Merged(merged) => merged,
+            Resolution::Refused(why) => {
+                eprintln!("kustomerge: {shown}: left as it is: {why}");
+                return Ok(Status::Left);
+            }
+            Resolution::Unconflicted => {
+                eprintln!("kustomerge: {shown}: no conflict markers, nothing to resolve");
+                return Ok(Status::Done);
+            }
+        };
     let outcome = &merged.outcome;
     if let Some(reason) = &outcome.fallback {
         eprintln!("kustomerge: {shown}: using git's line merge: {reason}");

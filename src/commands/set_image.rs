@@ -1,4 +1,5 @@
-//! `kustomerge set-image` (and the machinery `set-replicas` and `push` share).
+//! `kustomerge set-image` (and the command side `set-replicas` shares:
+//! finding the file, committing, reporting; the edit itself is [`crate::edit`]).
 //!
 //! The arguments mean exactly what they mean to `kustomize edit set image`
 //! (see [`crate::kustomization::image_arg`]), but only the changed scalars'
@@ -31,84 +32,25 @@
 //!
 //! `--commit` records each argument as a trailer,
 //! `Kustomerge-Set-Image: <path from repo root> <arg>`, which is what
-//! [`reapply`] (used by `push`) replays on a fresh tip instead of rebasing.
+//! [`crate::edit::reapply`] (used by `push`) replays on a fresh tip instead
+//! of rebasing.
 
-use std::cmp::Ordering;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Serialize;
 
 use crate::cli::SetImageArgs;
+use crate::edit::{Outcome, Request, Rewritten};
 use crate::exit;
 use crate::git::Git;
-use crate::kustomization::image_arg::{self, ImageArg, KEEP, ReplicaArg};
-use crate::kustomization::schema::{IMAGES, ListSchema, REPLICAS};
-use crate::kustomization::{self, Document, FILE_NAMES, setter};
-use crate::version;
+use crate::kustomization::FILE_NAMES;
+use crate::kustomization::image_arg;
+use crate::trailer::Edit;
 
-/// The trailer `set-image --commit` writes.
-pub const IMAGE_TRAILER: &str = "Kustomerge-Set-Image";
-/// The trailer `set-replicas --commit` writes.
-pub const REPLICAS_TRAILER: &str = "Kustomerge-Set-Replicas";
-
-/// The outcome of [`reapply`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reapplied {
-    /// The file was rewritten; the caller stages and commits it.
-    Changed,
-    /// The tip already holds the recorded value; nothing was written.
-    AlreadySet,
-    /// `no_downgrade` saw a newer version on the tip; nothing was written.
-    /// The text says which (`` `api` 1.5.0 is older than 2.0.0 ``).
-    SkippedNewer(String),
-}
-
-/// Replays one recorded edit on the current worktree of `repo_root`.
-///
-/// `trailer_key` is [`IMAGE_TRAILER`] or [`REPLICAS_TRAILER`] (matched
-/// case-insensitively, as git matches trailer keys) and `trailer_value` is
-/// `<path> <arg>` as `--commit` wrote it. Only the file is written; staging
-/// and committing are the caller's. `notes` prints the setter's notes (off
-/// for a dry run).
-pub fn reapply(
-    repo_root: &Path,
-    trailer_key: &str,
-    trailer_value: &str,
-    no_downgrade: bool,
-    notes: bool,
-) -> anyhow::Result<Reapplied> {
-    // Arguments never contain spaces (`--commit` refuses them), paths may.
-    let (path, arg) = trailer_value.trim().rsplit_once(' ').with_context(|| {
-        format!("malformed {trailer_key} trailer `{trailer_value}`: expected `<path> <arg>`")
-    })?;
-    let args = [arg.to_owned()];
-    let request = if trailer_key.eq_ignore_ascii_case(IMAGE_TRAILER) {
-        Request::Images {
-            images: image_arg::parse_images(&args)?,
-            expect: None,
-            no_downgrade,
-        }
-    } else if trailer_key.eq_ignore_ascii_case(REPLICAS_TRAILER) {
-        Request::Replicas(image_arg::parse_replicas(&args)?)
-    } else {
-        bail!("`{trailer_key}` is not a kustomerge trailer");
-    };
-    Ok(match request.edit(&repo_root.join(path), notes)? {
-        Outcome::Refused(reason) => bail!("{reason}"),
-        Outcome::Done { skipped, .. } if !skipped.is_empty() => Reapplied::SkippedNewer(
-            skipped
-                .into_iter()
-                .map(|(_, why)| why)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Outcome::Done { changed: true, .. } => Reapplied::Changed,
-        Outcome::Done { .. } => Reapplied::AlreadySet,
-    })
-}
+// `check --fix` writes through here too.
+pub(crate) use crate::fs::write_atomically;
 
 /// Runs `set-image`.
 pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
@@ -174,211 +116,7 @@ struct Skipped {
     reason: String,
 }
 
-/// The unified diff from `old` to `new`, both labelled `label` (git's
-/// `a/` and `b/` prefixes are left out: the label is a path to open).
-pub fn unified_diff(label: &str, old: &str, new: &str) -> String {
-    if old == new {
-        return String::new();
-    }
-    similar::TextDiff::from_lines(old, new)
-        .unified_diff()
-        .context_radius(3)
-        .header(label, label)
-        .to_string()
-}
-
-/// One setter invocation: parsed arguments plus their guards.
-pub(crate) enum Request {
-    /// `set-image`.
-    Images {
-        images: Vec<ImageArg>,
-        expect: Option<String>,
-        no_downgrade: bool,
-    },
-    /// `set-replicas` (no guards: a replica count has no order to protect).
-    Replicas(Vec<ReplicaArg>),
-}
-
-/// What [`Request::edit`] did.
-enum Outcome {
-    /// `--expect` did not hold; nothing was written.
-    Refused(String),
-    /// The rest of the request is in the file now.
-    Done {
-        /// Whether the file was rewritten.
-        changed: bool,
-        /// The images left out under `--no-downgrade`, as (name, why).
-        skipped: Vec<(String, String)>,
-    },
-}
-
-/// What [`Request::rewrite`] makes of a file's bytes.
-enum Rewritten {
-    Refused(String),
-    Text {
-        /// The new text, `None` when it equals the old.
-        text: Option<String>,
-        /// As in [`Outcome::Done`].
-        skipped: Vec<(String, String)>,
-    },
-}
-
 impl Request {
-    fn schema(&self) -> &'static ListSchema {
-        match self {
-            Self::Images { .. } => &IMAGES,
-            Self::Replicas(_) => &REPLICAS,
-        }
-    }
-
-    fn trailer(&self) -> &'static str {
-        match self {
-            Self::Images { .. } => IMAGE_TRAILER,
-            Self::Replicas(_) => REPLICAS_TRAILER,
-        }
-    }
-
-    /// The entries to write, without the images `skip` names.
-    fn replacements(&self, skip: &[String]) -> Vec<setter::Replacement> {
-        match self {
-            Self::Images { images, .. } => images
-                .iter()
-                .filter(|i| !skip.contains(&i.name))
-                .map(ImageArg::replacement)
-                .collect(),
-            Self::Replicas(replicas) => replicas.iter().map(ReplicaArg::replacement).collect(),
-        }
-    }
-
-    /// Why `--expect` refuses this edit of `doc`, if it does; and the images
-    /// `--no-downgrade` leaves out, as (name, reason).
-    ///
-    /// The two guards differ on purpose. `--expect` is a compare-and-set the
-    /// caller asked to fail on. `--no-downgrade` is there so that an older
-    /// build finishing late does nothing, and doing nothing is not a failure:
-    /// a re-run of an old pipeline must not turn red, and `push
-    /// --no-downgrade` makes the same call on the fresh tip.
-    #[allow(clippy::type_complexity)]
-    fn guards(&self, doc: &Document<'_>) -> anyhow::Result<Result<Vec<(String, String)>, String>> {
-        let Self::Images {
-            images,
-            expect,
-            no_downgrade,
-        } = self
-        else {
-            return Ok(Ok(Vec::new()));
-        };
-        if let Some(key) = doc
-            .keys
-            .iter()
-            .find(|k| k.name.eq_ignore_ascii_case("imageTags"))
-        {
-            // kustomize folds `imageTags:` into `images:` on every edit and
-            // applies it after `images:` on build; editing `images:` alone
-            // could be silently overridden.
-            bail!(
-                "line {}: the deprecated `imageTags:` list is present (move its entries under `images:`; kustomerge edits only `images:`)",
-                key.line
-            );
-        }
-        let mut skipped = Vec::new();
-        for image in images {
-            let current = setter::current_value(doc, &IMAGES, &image.name, "newTag");
-            if let Some(want) = expect
-                && current.unwrap_or("") != want
-            {
-                return Ok(Err(format!(
-                    "--expect {want:?}: `{}` is at {}",
-                    image.name,
-                    current.map_or_else(|| "no tag".to_owned(), |c| format!("{c:?}"))
-                )));
-            }
-            let new = image.new_tag.as_str();
-            if *no_downgrade
-                && !new.is_empty()
-                && new != KEEP
-                && let Some(cur) = current
-                && version::compare(cur, new) == Some(Ordering::Greater)
-            {
-                skipped.push((
-                    image.name.clone(),
-                    format!("`{}` {new} is older than {cur}", image.name),
-                ));
-            }
-        }
-        Ok(Ok(skipped))
-    }
-
-    /// The request applied to `bytes` (the file at `path`, named in errors).
-    fn rewrite(&self, bytes: &[u8], path: &Path, notes: bool) -> anyhow::Result<Rewritten> {
-        let at = |e: kustomization::Error| {
-            anyhow::anyhow!(
-                "{}:{}:{}: {} ({})",
-                path.display(),
-                e.line,
-                e.column,
-                e.message,
-                e.hint
-            )
-        };
-        let src = kustomization::decode(bytes).map_err(at)?;
-        let doc = Document::parse(src).map_err(at)?;
-        let skipped = match self
-            .guards(&doc)
-            .with_context(|| format!("{}: refusing to edit", path.display()))?
-        {
-            Err(reason) => return Ok(Rewritten::Refused(reason)),
-            Ok(skipped) => skipped,
-        };
-        let names: Vec<String> = skipped.iter().map(|(name, _)| name.clone()).collect();
-        let replacements = self.replacements(&names);
-        let text = if replacements.is_empty() {
-            None
-        } else {
-            let applied = setter::apply(&doc, self.schema(), &replacements).map_err(at)?;
-            for note in applied.notes.iter().filter(|_| notes) {
-                eprintln!("kustomerge: {}: {note}", path.display());
-            }
-            (applied.text != src).then_some(applied.text)
-        };
-        Ok(Rewritten::Text { text, skipped })
-    }
-
-    /// Applies the request to `path`, writing only when something changes.
-    fn edit(&self, path: &Path, notes: bool) -> anyhow::Result<Outcome> {
-        Ok(self.edit_or_preview(path, notes, false)?.0)
-    }
-
-    /// [`Self::edit`], or with `dry_run` the same decisions with nothing
-    /// written; either way also the diff of the edit.
-    fn edit_or_preview(
-        &self,
-        path: &Path,
-        notes: bool,
-        dry_run: bool,
-    ) -> anyhow::Result<(Outcome, String)> {
-        let bytes = fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
-        Ok(match self.rewrite(&bytes, path, notes)? {
-            Rewritten::Refused(reason) => (Outcome::Refused(reason), String::new()),
-            Rewritten::Text { text, skipped } => {
-                let mut diff = String::new();
-                if let Some(text) = &text {
-                    // `rewrite` decoded these bytes as UTF-8 already.
-                    let old = String::from_utf8_lossy(&bytes);
-                    diff = unified_diff(&path.display().to_string(), &old, text);
-                    if !dry_run {
-                        write_atomically(path, text.as_bytes())?;
-                    }
-                }
-                let outcome = Outcome::Done {
-                    changed: text.is_some(),
-                    skipped,
-                };
-                (outcome, diff)
-            }
-        })
-    }
-
     /// The whole command: find the file, edit it, maybe commit.
     pub(crate) fn run(&self, opts: &RunOptions<'_>) -> anyhow::Result<u8> {
         let RunOptions {
@@ -573,7 +311,7 @@ impl Request {
                     .iter()
                     .any(|b| self.name(b) == self.name(a))
             })
-            .map(|(_, a)| format!("{}: {rel} {a}", self.trailer()))
+            .map(|(_, a)| Edit::new(self.trailer(), rel, a).to_string())
             .collect();
         let message = format!("{}\n\n{}\n", subject.trim_end(), trailers.join("\n"));
         let git = Git::in_dir(root);
@@ -674,39 +412,4 @@ fn repo_path(path: &Path) -> anyhow::Result<(PathBuf, String)> {
         .collect::<Vec<_>>()
         .join("/");
     Ok((root, rel))
-}
-
-/// Replaces `path`'s contents through a temp file in the same directory and
-/// a rename, keeping its permissions; a symlink is followed, not replaced.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let target =
-        fs::canonicalize(path).with_context(|| format!("could not resolve {}", path.display()))?;
-    let dir = target
-        .parent()
-        .context("the file has no parent directory")?;
-    let name = target
-        .file_name()
-        .context("the file has no name")?
-        .to_string_lossy();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{name}.{}.{nanos}.kustomerge.tmp",
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::set_permissions(&tmp, fs::metadata(&target)?.permissions())?;
-        fs::rename(&tmp, &target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("could not write {}", target.display()))
 }

@@ -3,8 +3,9 @@
 //! schema-driven setter, atomic writes, `--commit` trailers); only the
 //! grammar differs.
 
-use super::set_image::{Request, RunOptions};
+use super::set_image::RunOptions;
 use crate::cli::SetReplicasArgs;
+use crate::edit::Request;
 use crate::kustomization::image_arg;
 
 /// Runs `set-replicas`.

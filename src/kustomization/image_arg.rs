@@ -5,7 +5,7 @@
 //! oddities included (`a=b=c:1` sets `newName: b=c`, `localhost:5000` sets
 //! tag `5000`, tags are not validated). The rules are transcribed from
 //! `kustomize/commands/edit/set/setimage.go` and `setreplicas.go` and from
-//! `util.SplitImageName` (see kustomize-semantics.md §3, §6, §9).
+//! `api/internal/image/image.go` (`Split`, kustomize's `SplitImageName`).
 //!
 //! Parsing yields [`Replacement`]s: whole entries, as kustomize replaces them.
 

@@ -140,7 +140,6 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
         eol: Eol::detect(src),
         keys: Vec::new(),
         lists: Vec::new(),
-        scanned: false,
     };
     expect_stream_start(&mut w)?;
     match w.next()? {

@@ -63,9 +63,6 @@ pub struct Document<'a> {
     pub keys: Vec<TopKey>,
     /// The keyed lists present (`images:`, `replicas:`), in source order.
     pub lists: Vec<KeyedList<'a>>,
-    /// Whether the line scanner read the lists: a scan of a similar text may
-    /// then reuse their entries (see [`Document::scan_lists_like`]).
-    pub scanned: bool,
 }
 
 /// One top-level key.
@@ -253,18 +250,6 @@ impl<'a> Field<'a> {
         unquote(src, self.value_at, self.value_quoted)
     }
 
-    /// The same field moved by `delta` bytes, in another source (see
-    /// [`Entry::moved`]).
-    fn moved<'b>(self, delta: isize) -> Field<'b> {
-        Field {
-            key_at: self.key_at.shifted(delta),
-            value_at: self.value_at.shifted(delta),
-            key_quoted: self.key_quoted,
-            value_quoted: self.value_quoted,
-            src: PhantomData,
-        }
-    }
-
     /// Whether the key is `key`; cheaper than comparing [`Self::key`], since
     /// most keys differ in length.
     #[inline]
@@ -326,23 +311,6 @@ impl Span {
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
-
-    /// The span moved by `delta` bytes. Modulo 2^32, which is exact: the
-    /// moved span lies in a source shorter than [`MAX_LEN`].
-    fn shifted(self, delta: isize) -> Self {
-        // Two's complement: the low 32 bits of `delta` add modulo 2^32.
-        let d = delta as u32;
-        Self {
-            start: self.start.wrapping_add(d),
-            end: self.end.wrapping_add(d),
-        }
-    }
-}
-
-/// Offset `n` moved by `delta` bytes, within the source it was moved into.
-fn shift(n: usize, delta: isize) -> usize {
-    n.checked_add_signed(delta)
-        .expect("a moved offset stays in its source")
 }
 
 impl From<Range<usize>> for Span {
@@ -370,31 +338,6 @@ impl Document<'_> {
 }
 
 impl<'a> Entry<'a> {
-    /// The same entry moved by `delta` bytes to 1-based `line`, in another
-    /// source whose text there is the same.
-    pub fn moved<'b>(&self, delta: isize, line: usize) -> Entry<'b> {
-        let fields = match &self.fields {
-            Fields::Inline { len, items } => Fields::Inline {
-                len: *len,
-                // Blanks stay blank: a scan leaves them so.
-                items: std::array::from_fn(|i| {
-                    if i < usize::from(*len) {
-                        items[i].moved(delta)
-                    } else {
-                        Field::default()
-                    }
-                }),
-            },
-            Fields::Heap(heap) => Fields::Heap(heap.iter().map(|f| f.moved(delta)).collect()),
-        };
-        Entry {
-            span: shift(self.span.start, delta)..shift(self.span.end, delta),
-            start: shift(self.start, delta),
-            line,
-            fields,
-        }
-    }
-
     /// The field named `key`; `src` is the entry's source.
     pub fn field(&self, src: &str, key: &str) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.key_is(src, key))
@@ -465,15 +408,7 @@ impl<'a> Document<'a> {
     /// full parse of the text around them to [`Scanned::validate`], which
     /// several documents can share.
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
-        Self::scan_lists_like(src, None)
-    }
-
-    /// [`Self::scan_lists`] of a text that is mostly `prior`'s (a side and
-    /// the merge base, the merge result and a side): list entries whose
-    /// text is byte for byte the prior's are taken from it, not scanned
-    /// again.
-    pub fn scan_lists_like(src: &'a str, prior: Option<&Document<'_>>) -> Scanned<'a> {
-        match fast::scan(src, prior.filter(|p| p.scanned)) {
+        match fast::scan(src) {
             Some((doc, vouched)) => Scanned::Fast { doc, vouched },
             None => Scanned::Full(locate::locate(src)),
         }

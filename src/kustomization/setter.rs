@@ -1,6 +1,7 @@
 //! Applying `set image` / `set replicas` arguments to a file's bytes.
 //!
-//! The *values* follow `kustomize edit` exactly (kustomize-semantics.md §7):
+//! The *values* follow `kustomize edit` exactly (`setimage.go`'s
+//! `updateImage` and `setreplicas.go`):
 //! an argument replaces the whole entry of that name, so every field it does
 //! not set is dropped unless it is `*`; the first entry of a name is the one
 //! matched and later duplicates are discarded; a name not in the file adds an

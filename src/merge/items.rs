@@ -37,11 +37,11 @@ use super::render::{ConflictStyle, break_at, conflict_block};
 use super::rule::{Pick, pick, renamed_apart};
 use super::text::Markers;
 use super::{Fallback, Which, put};
-use crate::cli::SameImagePolicy;
 use crate::kustomization::edit::splice;
 use crate::kustomization::items::{ItemList, Located, item_lists_in};
 use crate::kustomization::schema::{ITEM_LISTS, ItemsSchema, Order, pinned_version};
 use crate::kustomization::{Eol, placeholder};
+use crate::version::SameImagePolicy;
 
 /// A merge of three texts: the merged text and its number of conflicts.
 type Merged = Result<(String, usize), Fallback>;

@@ -17,11 +17,11 @@
 // unobservable, so names crafted to collide still can't slow it down.
 use foldhash::{HashMap as Map, HashMapExt};
 
-use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{Facet, IMAGES, ListSchema};
 use crate::kustomization::{Entry, Field, Style};
 use crate::merge::rule::{Pick, pick};
 use crate::merge::{Fallback, Side, Which};
+use crate::version::SameImagePolicy;
 use crate::yaml11::{Plain, resolve};
 
 /// One entry of the merged list.

@@ -3,9 +3,8 @@
 //!
 //! 1. Trivial cases (a side equal to the base, or both sides equal) take the
 //!    changed side verbatim.
-//! 2. Each side is parsed into byte spans ([`Document`]), reusing the base's
-//!    scan where a side's text is the base's. Each keyed list's region is
-//!    swapped for a placeholder line, giving each side's *rest*.
+//! 2. Each side is parsed into byte spans ([`Document`]). Each keyed list's
+//!    region is swapped for a placeholder line, giving each side's *rest*.
 //! 3. The rests merge by the three-way rule; only when both changed does
 //!    `git merge-file` run on them (with git's labels, marker size and the
 //!    repo's conflict style).
@@ -29,12 +28,12 @@ pub mod verify;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::cli::SameImagePolicy;
 use crate::git::Git;
 use crate::kustomization::schema::LISTS;
 use crate::kustomization::{
     Document, Eol, KeyedList, PLACEHOLDER_PREFIX, Scanned, Style, decode, placeholder,
 };
+use crate::version::SameImagePolicy;
 use render::ConflictStyle;
 use rule::{Pick, pick};
 pub use text::Markers;
@@ -78,6 +77,9 @@ pub struct Options {
     /// Git's inner merge of a criss-cross history: conflicting entries keep
     /// their base version (see [`ConflictStyle::VirtualBase`]).
     pub virtual_base: bool,
+    /// Git's line merge for every file, for this reason (the user's kill
+    /// switch, read by the command).
+    pub forced_fallback: Option<String>,
 }
 
 impl Options {
@@ -245,19 +247,15 @@ fn clean(bytes: &[u8]) -> Outcome {
     }
 }
 
-/// Scans one input; `prior` is the base's scan, when this is a side.
-fn scan<'a>(
-    which: Which,
-    bytes: &'a [u8],
-    prior: Option<&Document<'_>>,
-) -> Result<Scanned<'a>, Fallback> {
+/// Scans one input.
+fn scan(which: Which, bytes: &[u8]) -> Result<Scanned<'_>, Fallback> {
     let src = decode(bytes).map_err(|e| Fallback(format!("{which} input, {e}")))?;
     if memchr::memmem::find(src.as_bytes(), PLACEHOLDER_PREFIX.as_bytes()).is_some() {
         return Err(Fallback(format!(
             "{which} input contains kustomerge's internal placeholder text"
         )));
     }
-    Ok(Document::scan_lists_like(src, prior))
+    Ok(Document::scan_lists(src))
 }
 
 /// `text` without the line that holds `needle` (its line break included).
@@ -302,9 +300,10 @@ fn put(text: &str, tok: &str, region: &str, end: Option<&str>) -> String {
     out
 }
 
-/// `KUSTOMERGE_FALLBACK=1` forces git's line merge (a kill switch for users);
-/// `=panic` panics inside the structured merge, to prove the panic is caught.
-const FALLBACK_ENV: &str = "KUSTOMERGE_FALLBACK";
+/// Set, it panics inside the structured merge, so a test can prove the
+/// panic is caught. Debug builds (the tests') only: a release never reads it.
+#[cfg(debug_assertions)]
+const PANIC_ENV: &str = "KUSTOMERGE_TEST_PANIC";
 
 fn structured<'a>(
     base: &'a [u8],
@@ -312,24 +311,19 @@ fn structured<'a>(
     other: &'a [u8],
     opts: &Options,
 ) -> Result<(Outcome, Option<Promise<'a>>), Fallback> {
-    match std::env::var(FALLBACK_ENV).as_deref() {
-        Ok("panic") => panic!("{FALLBACK_ENV}=panic"),
-        Ok(v) if !v.is_empty() && v != "0" => {
-            return Err(Fallback(format!("{FALLBACK_ENV} is set")));
-        }
-        _ => {}
+    if let Some(reason) = &opts.forced_fallback {
+        return Err(Fallback(reason.clone()));
     }
-    // The sides are mostly the base's text, and reuse its scan.
-    let o = scan(Which::Base, base, None);
-    let prior = match &o {
-        Ok(Scanned::Fast { doc, .. }) => Some(doc),
-        _ => None,
-    };
+    #[cfg(debug_assertions)]
+    if std::env::var_os(PANIC_ENV).is_some() {
+        panic!("{PANIC_ENV} is set");
+    }
     // The second core already reads the inputs for the check (see
     // [`merge`]): a thread per side here would only compete with it.
-    let (a, b) = (
-        scan(Which::Current, current, prior),
-        scan(Which::Other, other, prior),
+    let (o, a, b) = (
+        scan(Which::Base, base),
+        scan(Which::Current, current),
+        scan(Which::Other, other),
     );
     // The text around the lists is usually the same on every side: one full
     // parse of it serves all three, and the result.

@@ -22,7 +22,6 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::cli::SameImagePolicy;
 use crate::kustomization::schema::{
     ItemShape, ItemsSchema, LISTS, ListSchema, Order, pinned_version,
 };
@@ -30,6 +29,7 @@ use crate::meaning::{Kustomization, ReadError, Value, scalar};
 use crate::merge::Which;
 use crate::merge::keyed::{Plan, Planned};
 use crate::merge::rule::{Pick, pick, renamed_apart};
+use crate::version::SameImagePolicy;
 
 /// The three inputs as kustomize reads them (indexed by `Which`).
 pub type Readings<'a> = [Result<Kustomization<'a>, ReadError>; 3];
@@ -538,8 +538,8 @@ fn part<'v>(entry: Option<Entry<'v>>, facet: &[&str]) -> BTreeMap<&'v str, &'v V
 #[cfg(test)]
 mod tests {
     use super::{Readings, fallback};
-    use crate::cli::SameImagePolicy::{self, Conflict, Newest};
     use crate::meaning::read;
+    use crate::version::SameImagePolicy::{self, Conflict, Newest};
 
     fn check(o: &str, a: &str, b: &str, r: &str, policy: SameImagePolicy) -> Result<(), String> {
         let inputs: Readings = [o, a, b].map(|t| read(t.as_bytes()));

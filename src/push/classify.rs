@@ -2,8 +2,8 @@
 //! refused for good (stop).
 //!
 //! git reports both through the same exit status, so the only signal is the
-//! text, and every host words it differently (see
-//! shared/docs/prior-art.md §7). Two mistakes are expensive: retrying a
+//! text, and every host words it differently (the patterns below name the
+//! hosts they come from). Two mistakes are expensive: retrying a
 //! protected-branch or authentication refusal burns the whole time budget
 //! and hides the real message, and failing on a lost race is the flaky job
 //! `push` exists to remove. So the text is matched first, and refusals win
@@ -173,8 +173,9 @@ pub fn server_message(text: &str) -> String {
 mod tests {
     use super::*;
 
-    // Real texts, as git prints them (hosts from prior-art.md §7; the local
-    // ones were captured from git 2.47 against a bare repo).
+    // Real texts, as git prints them (the hosts' from their documentation
+    // and issue trackers; the local ones captured from git 2.47 against a
+    // bare repo).
 
     const FETCH_FIRST: &str = "To /tmp/pr/b.git
  ! [rejected]        HEAD -> main (fetch first)

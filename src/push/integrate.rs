@@ -18,35 +18,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::commands::set_image::{IMAGE_TRAILER, REPLICAS_TRAILER, Reapplied, reapply};
+use crate::edit::{Reapplied, reapply};
 use crate::git::Git;
-
-/// Trailers that `set-image --commit` and `set-replicas --commit` write.
-pub const TRAILER_KEYS: [&str; 2] = [IMAGE_TRAILER, REPLICAS_TRAILER];
-
-/// One edit recorded in a commit trailer: `Key: <path> <arg>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
-    /// The trailer key, e.g. `Kustomerge-Set-Image`.
-    pub key: String,
-    /// The trailer value, `<path> <arg>`.
-    pub value: String,
-}
-
-impl Edit {
-    /// The file the edit applies to, relative to the repository root. The
-    /// argument never holds a space (`--commit` refuses one), so the path is
-    /// everything before the last one, spaces included.
-    fn path(&self) -> &str {
-        self.value.rsplit_once(' ').map_or("", |(p, _)| p.trim())
-    }
-}
-
-impl std::fmt::Display for Edit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.key, self.value)
-    }
-}
+use crate::trailer::{self, Edit};
 
 /// One local commit not yet on the remote branch.
 #[derive(Debug, Clone)]
@@ -170,7 +144,7 @@ fn describe_all(git: &Git, commits: &[(&str, usize)]) -> anyhow::Result<Vec<Comm
         else {
             continue;
         };
-        described.insert(sha, (subject, parse_trailers(trailers.unwrap_or_default())));
+        described.insert(sha, (subject, trailer::parse(trailers.unwrap_or_default())));
     }
     // Reapplying is only faithful when the recorded edits are the commit's
     // whole change; anything else it did (a label added to the same file
@@ -197,22 +171,6 @@ fn describe_all(git: &Git, commits: &[(&str, usize)]) -> anyhow::Result<Vec<Comm
                 subject: (*subject).to_owned(),
                 merge: *parents > 1,
                 edits: reapplicable.then(|| edits.clone()),
-            })
-        })
-        .collect()
-}
-
-fn parse_trailers(trailers: &str) -> Vec<Edit> {
-    trailers
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter_map(|(k, v)| {
-            let key = TRAILER_KEYS
-                .iter()
-                .find(|t| t.eq_ignore_ascii_case(k.trim()))?;
-            Some(Edit {
-                key: (*key).to_owned(),
-                value: v.trim().to_owned(),
             })
         })
         .collect()
@@ -297,7 +255,7 @@ fn prove_all<'a>(
             .get(sha)
             .with_context(|| format!("git cat-file did not return blob {sha}"))
     };
-    let scratch = super::Scratch::in_memory("reapply-check")?;
+    let scratch = crate::fs::scratch_in_memory("reapply-check")?;
     for (n, (sha, edits, changed)) in shaped.iter().enumerate() {
         let root = scratch.path().join(n.to_string());
         for (path, old_blob, _) in changed {
@@ -499,7 +457,7 @@ pub fn carry_all(
     no_downgrade: bool,
 ) -> anyhow::Result<Vec<Result<Integrated, Conflict>>> {
     let head = git.run(["rev-parse", "HEAD"])?;
-    let scratch = super::Scratch::in_memory("carry")?;
+    let scratch = crate::fs::scratch_in_memory("carry")?;
     // The files as the commits so far leave them.
     let mut files: HashMap<String, Vec<u8>> = HashMap::new();
     let mut made: Vec<Carried> = Vec::new();
@@ -857,7 +815,7 @@ mod tests {
     #[test]
     fn an_edit_names_its_file_even_with_spaces_in_the_path() {
         let edit = |value: &str| Edit {
-            key: TRAILER_KEYS[0].to_owned(),
+            key: trailer::IMAGE_TRAILER.to_owned(),
             value: value.to_owned(),
         };
         assert_eq!(

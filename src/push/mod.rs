@@ -48,7 +48,6 @@ pub mod backoff;
 pub mod classify;
 pub mod integrate;
 pub mod queue;
-pub mod race;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,10 +56,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::cli::SameImagePolicy;
 use crate::driver::{self, DriverLine};
 use crate::git::Git;
-use crate::kustomization::FILE_NAMES;
+use crate::version::SameImagePolicy;
 use backoff::{Backoff, Rng};
 use classify::{Decision, Verdict};
 use integrate::{Conflict, Integrated};
@@ -156,7 +154,7 @@ pub struct Report {
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
     let repo = Repo::open(opts)?;
-    let scratch = Scratch::new("push")?;
+    let scratch = crate::fs::scratch("push")?;
     let git = driver_git(&repo.root, opts, scratch.path())?;
     let mut rng = Rng::from_entropy();
     let combine = opts.combine.then(|| Combine {
@@ -1047,9 +1045,8 @@ impl Drop for Restore<'_> {
 /// A git runner for the repository with the merge driver active.
 fn driver_git(root: &Path, opts: &Options, scratch: &Path) -> anyhow::Result<Git> {
     let attributes = scratch.join("attributes");
-    let lines: String = FILE_NAMES
-        .iter()
-        .map(|n| format!("{n} merge={}\n", driver::NAME))
+    let lines: String = crate::setup::attribute_lines()
+        .map(|line| line + "\n")
         .collect();
     std::fs::write(&attributes, lines)
         .with_context(|| format!("could not write {}", attributes.display()))?;
@@ -1093,7 +1090,7 @@ enum Fetched {
 ///
 /// Never with `--depth`: in a shallow clone a plain fetch stops at the
 /// existing boundary, so our commits keep a merge base with the tip, whereas
-/// `--depth=1` cuts it off (git-merge-driver-contract.md §9).
+/// `--depth=1` cuts it off, and git would merge with no base at all.
 fn fetch(git: &Git, remote: &str, refspecs: &[String], tip_ref: &str) -> anyhow::Result<Fetched> {
     let mut args = vec!["fetch", "-q", "--no-tags", "--no-recurse-submodules"];
     // `--prune` drops the local copies of queue refs deleted on the remote,
@@ -1281,52 +1278,4 @@ fn print_conflict(conflict: &Conflict, repo: &Repo, remote: &str, tip: &str) {
 
 fn short(sha: &str) -> &str {
     sha.get(..10).unwrap_or(sha)
-}
-
-/// A private temp directory, removed on drop.
-#[derive(Debug)]
-pub struct Scratch(PathBuf);
-
-impl Scratch {
-    /// Creates `$TMPDIR/kustomerge-<what>-<pid>-<nanos>`.
-    pub fn new(what: &str) -> anyhow::Result<Self> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("kustomerge-{what}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("could not create {}", dir.display()))?;
-        Ok(Self(dir))
-    }
-
-    /// A scratch directory for copies that are only read back, in memory
-    /// (`/dev/shm`) where there is one. The setters fsync every file they
-    /// write, as the user's files deserve; on a disk-backed temp dir that is
-    /// ~10 ms a copy, and a combining push proves and redoes two copies per
-    /// queued job each round. Falls back to [`Scratch::new`].
-    pub fn in_memory(what: &str) -> anyhow::Result<Self> {
-        let shm = Path::new("/dev/shm");
-        if shm.is_dir() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let dir = shm.join(format!("kustomerge-{what}-{}-{nanos}", std::process::id()));
-            if std::fs::create_dir(&dir).is_ok() {
-                return Ok(Self(dir));
-            }
-        }
-        Self::new(what)
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

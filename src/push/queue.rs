@@ -27,11 +27,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::integrate::{self, Commit, Edit};
-use crate::cli::SameImagePolicy;
-use crate::commands::set_image::IMAGE_TRAILER;
+use super::integrate::{self, Commit};
 use crate::git::Git;
 use crate::kustomization::image_arg;
+use crate::trailer::{Edit, IMAGE_TRAILER};
+use crate::version::SameImagePolicy;
 
 /// Where one fetch puts the remote's queue in the local repository; removed
 /// when `push` ends ([`clear_local`]).
@@ -120,7 +120,7 @@ fn targets(edits: &[Edit]) -> Vec<Target> {
     let mut out = Vec::new();
     for edit in edits {
         let (path, arg) = edit.value.rsplit_once(' ').unwrap_or(("", &edit.value));
-        let image = edit.key.eq_ignore_ascii_case(IMAGE_TRAILER);
+        let image = edit.is_image();
         let (name, tag) = if image {
             match image_arg::parse_image(arg) {
                 Ok(i) => (i.name, Some(i.new_tag)),

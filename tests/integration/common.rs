@@ -127,7 +127,7 @@ impl Sandbox {
     pub fn register_driver(&self, repo: &Path) {
         let line = kustomerge::driver::DriverLine {
             program: "kustomerge".into(),
-            policy: kustomerge::cli::SameImagePolicy::Conflict,
+            policy: kustomerge::version::SameImagePolicy::Conflict,
         };
         self.git(
             repo,

@@ -6,18 +6,18 @@
 //! and >128 only when an input can't be read, leaving `%A` untouched; never
 //! exit 0 with a wrong file (a fallback must be byte for byte what
 //! `git merge-file` gives, a structured merge must hold both sides' edits);
-//! stay within 10× the input size in memory and a few seconds in time; and
-//! never run anything the inputs contain.
+//! stay within 10× the input size in memory; and never run anything the
+//! inputs contain. How long these inputs take is `cargo bench`'s question
+//! (the `hostile` group in `benches/merge.rs`): a time limit here would
+//! measure the other builds sharing the machine.
 //!
 //! Peak memory is the child's maximum RSS from `/usr/bin/time -f %M` (it
 //! includes `git merge-file` when the driver runs it); without that tool the
-//! memory assertion is skipped with a note. Times are for the debug binary
-//! `cargo test` builds, so the bounds are loose.
+//! memory assertion is skipped with a note, or fails when `CI` is set.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use crate::common::{Sandbox, bin, git_merge_file, hermetic, stderr};
 
@@ -47,7 +47,6 @@ struct Run {
     stderr: String,
     /// Peak RSS in bytes, when `/usr/bin/time` is there to measure it.
     peak: Option<u64>,
-    elapsed: Duration,
 }
 
 impl Run {
@@ -89,9 +88,7 @@ fn run_in(sb: &Sandbox, dir: &Path, args: &[&str], current: &str) -> Run {
     };
     hermetic(&mut cmd, &sb.home());
     cmd.current_dir(dir).arg("merge").args(args);
-    let start = Instant::now();
     let out = cmd.output().unwrap();
-    let elapsed = start.elapsed();
     let peak = measured.then(|| {
         let text = std::fs::read_to_string(&peak_file).unwrap();
         // GNU time reports kilobytes; a signal adds a "Command terminated" line first.
@@ -102,12 +99,11 @@ fn run_in(sb: &Sandbox, dir: &Path, args: &[&str], current: &str) -> Run {
         result: std::fs::read(dir.join(current)).unwrap_or_default(),
         stderr: stderr(&out),
         peak,
-        elapsed,
     }
 }
 
 /// The properties every run must have, whatever the input.
-fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run, time_limit: Duration) {
+fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run) {
     assert!(
         matches!(run.code, Some(0 | 1)),
         "{case}: exit {:?} (0 or 1 expected; 101 is a panic, None a signal)\n{}",
@@ -115,7 +111,6 @@ fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run, time_li
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{case}: {}", run.stderr);
-    assert!(run.elapsed < time_limit, "{case}: took {:?}", run.elapsed);
     let input: u64 = inputs.iter().map(|i| i.len() as u64).sum();
     match run.peak {
         // The constant covers the binary itself and git for small inputs;
@@ -127,7 +122,13 @@ fn assert_sound(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], run: &Run, time_li
             peak >> 10,
             input >> 10
         ),
-        None => eprintln!("{case}: {TIME} not installed; peak memory not checked"),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{TIME} is required in CI (CI is set) to bound memory"
+            );
+            eprintln!("{case}: {TIME} not installed; peak memory not checked");
+        }
     }
     if run.fell_back() {
         let (want, git_code) = git_merge_file(sb, inputs);
@@ -175,10 +176,10 @@ fn bytes(inputs: &[String; 4]) -> [&[u8]; 3] {
 
 /// A case whose clean result is known: it must merge to exactly `want`, or,
 /// if the driver fell back, to exactly what git gives.
-fn expect_clean_or_git(sb: &Sandbox, case: &str, texts: &[String; 4], time_limit: Duration) -> Run {
+fn expect_clean_or_git(sb: &Sandbox, case: &str, texts: &[String; 4]) -> Run {
     let inputs = bytes(texts);
     let run = drive(sb, case, inputs, &[]);
-    assert_sound(sb, case, inputs, &run, time_limit);
+    assert_sound(sb, case, inputs, &run);
     if !run.fell_back() {
         assert_eq!(run.code, Some(0), "{case}: {}", run.stderr);
         assert!(
@@ -190,9 +191,9 @@ fn expect_clean_or_git(sb: &Sandbox, case: &str, texts: &[String; 4], time_limit
     run
 }
 
-fn expect_fallback(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], time_limit: Duration) -> Run {
+fn expect_fallback(sb: &Sandbox, case: &str, inputs: [&[u8]; 3]) -> Run {
     let run = drive(sb, case, inputs, &[]);
-    assert_sound(sb, case, inputs, &run, time_limit);
+    assert_sound(sb, case, inputs, &run);
     assert!(
         run.fell_back(),
         "{case}: expected git's line merge, got: {}",
@@ -200,8 +201,6 @@ fn expect_fallback(sb: &Sandbox, case: &str, inputs: [&[u8]; 3], time_limit: Dur
     );
     run
 }
-
-const SMALL: Duration = Duration::from_secs(10);
 
 #[test]
 fn invalid_yaml_in_any_one_input_falls_back_to_git() {
@@ -215,7 +214,7 @@ fn invalid_yaml_in_any_one_input_falls_back_to_git() {
             texts[1].as_bytes(),
             texts[2].as_bytes(),
         ];
-        let run = expect_fallback(&sb, &format!("invalid_{which}"), inputs, SMALL);
+        let run = expect_fallback(&sb, &format!("invalid_{which}"), inputs);
         assert!(
             run.stderr.contains(&format!("{which} input")),
             "the message names the input: {}",
@@ -235,15 +234,9 @@ fn tabs_fall_back_when_they_indent_and_merge_when_they_separate() {
         &sb,
         "tab_indent",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     let separated = BASE.replace("namespace: shop", "namespace:\tshop\t# tabbed");
-    expect_clean_or_git(
-        &sb,
-        "tab_separator",
-        &both(&separated, BUMP_A, BUMP_B),
-        SMALL,
-    );
+    expect_clean_or_git(&sb, "tab_separator", &both(&separated, BUMP_A, BUMP_B));
 }
 
 #[test]
@@ -251,12 +244,7 @@ fn several_documents_fall_back() {
     let sb = Sandbox::new();
     let multi = format!("---\n{BASE}---\napiVersion: v1\nkind: ConfigMap\n");
     let [o, a, b, _] = both(&multi, BUMP_A, BUMP_B);
-    expect_fallback(
-        &sb,
-        "multi_doc",
-        [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
-    );
+    expect_fallback(&sb, "multi_doc", [o.as_bytes(), a.as_bytes(), b.as_bytes()]);
 }
 
 /// Characters YAML forbids (C0 controls, DEL, C1 controls, U+FFFE) make a
@@ -279,7 +267,6 @@ fn characters_yaml_forbids_fall_back_wherever_they_stand() {
                 &sb,
                 &format!("forbidden_{i}_in_{place}"),
                 [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-                SMALL,
             );
         }
     }
@@ -301,7 +288,7 @@ fn anchors_aliases_and_an_alias_bomb() {
     // Outside the lists an alias is just text: the merge goes on, and
     // nothing expands the bomb.
     let bomb = BASE.replace("resources:", &format!("{}resources:", alias_bomb()));
-    expect_clean_or_git(&sb, "bomb_outside", &both(&bomb, BUMP_A, BUMP_B), SMALL);
+    expect_clean_or_git(&sb, "bomb_outside", &both(&bomb, BUMP_A, BUMP_B));
     // In a keyed list, aliases mean fallback.
     let aliased = BASE.replace(
         "- name: web\n  newTag: 2.0.0",
@@ -319,7 +306,6 @@ fn anchors_aliases_and_an_alias_bomb() {
         &sb,
         "alias_entry",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     let list_alias = format!(
         "{}{}",
@@ -331,7 +317,6 @@ fn anchors_aliases_and_an_alias_bomb() {
         &sb,
         "anchored_list",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     let bomb_in_list = format!("{}images: *l9\nnamespace: shop\n", alias_bomb());
     let [o, a, b, _] = both(
@@ -343,7 +328,6 @@ fn anchors_aliases_and_an_alias_bomb() {
         &sb,
         "bomb_as_list",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
 }
 
@@ -356,7 +340,6 @@ fn duplicate_keys() {
         &sb,
         "images_twice",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     let field_twice = BASE.replace("  newTag: 3.0.0", "  newTag: 3.0.0\n  newTag: 3.0.9");
     let [o, a, b, _] = both(&field_twice, BUMP_A, BUMP_B);
@@ -364,7 +347,6 @@ fn duplicate_keys() {
         &sb,
         "field_twice",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     let name_twice = format!("{BASE}- name: api\n  newTag: 9.0.0\n");
     let [o, a, b, _] = both(&name_twice, BUMP_A, BUMP_B);
@@ -372,17 +354,11 @@ fn duplicate_keys() {
         &sb,
         "name_twice",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     // A repeated key outside the lists is the user's (kustomize rejects
     // it); the driver must neither fix nor break it.
     let other_twice = BASE.replace("resources:", "namespace: shop2\nresources:");
-    expect_clean_or_git(
-        &sb,
-        "namespace_twice",
-        &both(&other_twice, BUMP_A, BUMP_B),
-        SMALL,
-    );
+    expect_clean_or_git(&sb, "namespace_twice", &both(&other_twice, BUMP_A, BUMP_B));
 }
 
 #[test]
@@ -398,13 +374,12 @@ fn nesting_a_hundred_thousand_deep() {
             &sb,
             &format!("deep_{name}_everywhere"),
             &both(&nested, BUMP_A, BUMP_B),
-            SMALL,
         );
         // The whole of one side.
         let [o, a, _, _] = both(BASE, BUMP_A, BUMP_B);
         let inputs = [o.as_bytes(), a.as_bytes(), nest.as_bytes()];
         let run = drive(&sb, &format!("deep_{name}_one_side"), inputs, &[]);
-        assert_sound(&sb, name, inputs, &run, SMALL);
+        assert_sound(&sb, name, inputs, &run);
     }
 }
 
@@ -437,12 +412,7 @@ fn big_resources(size: usize) -> String {
 #[test]
 fn ten_megabytes() {
     let sb = Sandbox::new();
-    let run = expect_clean_or_git(
-        &sb,
-        "10mb",
-        &both(&big_literal(10 << 20), BUMP_A, BUMP_B),
-        Duration::from_secs(30),
-    );
+    let run = expect_clean_or_git(&sb, "10mb", &both(&big_literal(10 << 20), BUMP_A, BUMP_B));
     assert!(!run.fell_back());
 }
 
@@ -450,17 +420,11 @@ fn ten_megabytes() {
 #[ignore = "slow in a debug build (about 15 s and 2 minutes): cargo test --release -- --ignored hostile"]
 fn a_hundred_megabytes() {
     let sb = Sandbox::new();
-    expect_clean_or_git(
-        &sb,
-        "100mb",
-        &both(&big_literal(100 << 20), BUMP_A, BUMP_B),
-        Duration::from_secs(300),
-    );
+    expect_clean_or_git(&sb, "100mb", &both(&big_literal(100 << 20), BUMP_A, BUMP_B));
     expect_clean_or_git(
         &sb,
         "10mb_nodes",
         &both(&big_resources(10 << 20), BUMP_A, BUMP_B),
-        Duration::from_secs(300),
     );
 }
 
@@ -504,12 +468,12 @@ fn a_one_megabyte_line() {
         "namespace: shop",
         &format!("namespace: shop\ndescription: {}", "x".repeat(1 << 20)),
     );
-    expect_clean_or_git(&sb, "1mb_scalar", &both(&scalar, BUMP_A, BUMP_B), SMALL);
+    expect_clean_or_git(&sb, "1mb_scalar", &both(&scalar, BUMP_A, BUMP_B));
     let comment = BASE.replace(
         "namespace: shop",
         &format!("namespace: shop # {}", "y".repeat(1 << 20)),
     );
-    expect_clean_or_git(&sb, "1mb_comment", &both(&comment, BUMP_A, BUMP_B), SMALL);
+    expect_clean_or_git(&sb, "1mb_comment", &both(&comment, BUMP_A, BUMP_B));
 }
 
 /// 28,000 images in one flow list on one line, about 1 MB.
@@ -544,9 +508,7 @@ fn a_one_megabyte_flow_list_on_one_line() {
         "{name: img-020000, newTag: 8.8.8}",
         1,
     );
-    // A hang guard, not a speed test: a debug build reads the four
-    // megabyte texts in full for the check (benches/ measure speed).
-    expect_clean_or_git(&sb, "1mb_flow", &[o, a, b, want], Duration::from_secs(60));
+    expect_clean_or_git(&sb, "1mb_flow", &[o, a, b, want]);
 }
 
 #[test]
@@ -561,14 +523,9 @@ fn nul_bytes_and_non_utf8() {
             .collect::<Vec<u8>>()
     };
     let (lo, la, lb) = (latin1(&o), latin1(&a), latin1(&b));
-    expect_fallback(&sb, "latin1", [&lo, &la, &lb], SMALL);
+    expect_fallback(&sb, "latin1", [&lo, &la, &lb]);
     // Only one side non-UTF-8.
-    expect_fallback(
-        &sb,
-        "latin1_other",
-        [o.as_bytes(), a.as_bytes(), &lb],
-        SMALL,
-    );
+    expect_fallback(&sb, "latin1_other", [o.as_bytes(), a.as_bytes(), &lb]);
 }
 
 #[test]
@@ -590,7 +547,7 @@ fn nul_bytes_are_a_conflict_that_keeps_current() {
 fn byte_order_mark() {
     let sb = Sandbox::new();
     let bom = format!("\u{feff}{BASE}");
-    expect_clean_or_git(&sb, "bom_everywhere", &both(&bom, BUMP_A, BUMP_B), SMALL);
+    expect_clean_or_git(&sb, "bom_everywhere", &both(&bom, BUMP_A, BUMP_B));
     // The current side adds a BOM while the other bumps.
     let [o, a, b, _] = both(BASE, BUMP_A, BUMP_B);
     let texts = [
@@ -599,7 +556,7 @@ fn byte_order_mark() {
         b.clone(),
         format!("\u{feff}{}", b.replacen(BUMP_A.0, BUMP_A.1, 1)),
     ];
-    expect_clean_or_git(&sb, "bom_added", &texts, SMALL);
+    expect_clean_or_git(&sb, "bom_added", &texts);
 }
 
 #[test]
@@ -608,18 +565,13 @@ fn mixed_line_endings_are_kept_line_by_line() {
     let mixed = BASE
         .replace("kind: Kustomization\n", "kind: Kustomization\r\n")
         .replace("  newTag: 2.0.0\n", "  newTag: 2.0.0\r\n");
-    expect_clean_or_git(&sb, "mixed_eol", &both(&mixed, BUMP_A, BUMP_B), SMALL);
+    expect_clean_or_git(&sb, "mixed_eol", &both(&mixed, BUMP_A, BUMP_B));
     let crlf_first = BASE.replacen('\n', "\r\n", 1);
     let appended = (
         "- name: worker\n  newTag: 3.0.0\n",
         "- name: worker\n  newTag: 3.0.0\n- name: cron\n  newTag: 4.0.0\n",
     );
-    expect_clean_or_git(
-        &sb,
-        "crlf_first_line",
-        &both(&crlf_first, BUMP_A, appended),
-        SMALL,
-    );
+    expect_clean_or_git(&sb, "crlf_first_line", &both(&crlf_first, BUMP_A, appended));
 }
 
 #[test]
@@ -627,12 +579,12 @@ fn empty_files() {
     let sb = Sandbox::new();
     let [o, a, b, _] = both(BASE, BUMP_A, BUMP_B);
     let run = drive(&sb, "all_empty", [b"", b"", b""], &[]);
-    assert_sound(&sb, "all_empty", [b"", b"", b""], &run, SMALL);
+    assert_sound(&sb, "all_empty", [b"", b"", b""], &run);
     assert_eq!((run.code, run.result.len()), (Some(0), 0));
     // An add/add merge (empty base) of the same file with different bumps.
     let inputs = [&b""[..], a.as_bytes(), b.as_bytes()];
     let run = drive(&sb, "empty_base", inputs, &[]);
-    assert_sound(&sb, "empty_base", inputs, &run, SMALL);
+    assert_sound(&sb, "empty_base", inputs, &run);
     assert_eq!(
         run.code,
         Some(1),
@@ -645,7 +597,7 @@ fn empty_files() {
         ("other_emptied", [o.as_bytes(), a.as_bytes(), &b""[..]]),
     ] {
         let run = drive(&sb, case, inputs, &[]);
-        assert_sound(&sb, case, inputs, &run, SMALL);
+        assert_sound(&sb, case, inputs, &run);
         assert_eq!(
             run.code,
             Some(1),
@@ -656,7 +608,7 @@ fn empty_files() {
     // Whitespace only.
     let blank = [&b"\n\n"[..], b"\n", b"   \n"];
     let run = drive(&sb, "blank", blank, &[]);
-    assert_sound(&sb, "blank", blank, &run, SMALL);
+    assert_sound(&sb, "blank", blank, &run);
 }
 
 #[test]
@@ -673,7 +625,6 @@ fn conflict_markers_in_the_inputs_lengthen_the_markers() {
         &sb,
         "committed_conflict",
         [o.as_bytes(), a.as_bytes(), b.as_bytes()],
-        SMALL,
     );
     assert_eq!(run.code, Some(1));
     let text = String::from_utf8(run.result).unwrap();
@@ -687,7 +638,7 @@ fn conflict_markers_in_the_inputs_lengthen_the_markers() {
     let [o, a, b] = collide(&flow, BUMP_A, ("newTag: 1.0.0", "newTag: 1.0.2"));
     let inputs = [o.as_bytes(), a.as_bytes(), b.as_bytes()];
     let run = drive(&sb, "marker_in_yaml", inputs, &[]);
-    assert_sound(&sb, "marker_in_yaml", inputs, &run, SMALL);
+    assert_sound(&sb, "marker_in_yaml", inputs, &run);
     assert!(!run.fell_back(), "{}", run.stderr);
     let text = String::from_utf8(run.result).unwrap();
     assert_eq!(run.code, Some(1));
@@ -856,7 +807,7 @@ fn lone_carriage_returns_fall_back_with_a_plain_reason() {
     ] {
         let inputs = [o.as_bytes(), a.as_bytes(), b.as_bytes()];
         let run = drive(&sb, case, inputs, &[]);
-        assert_sound(&sb, case, inputs, &run, SMALL);
+        assert_sound(&sb, case, inputs, &run);
         assert!(
             run.fell_back() && !run.stderr.contains("please report"),
             "{case}: {}",

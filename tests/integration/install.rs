@@ -544,53 +544,6 @@ fn completions_for_bash_name_the_binary() {
     assert!(script.contains("uninstall"), "{script}");
 }
 
-/// `./install.sh` on a clean clone, with a fresh HOME and CARGO_HOME: it must
-/// build, install and register the driver with nothing but a toolchain and
-/// git (crates come from crates.io). The slowest test in the suite (a full
-/// release build), and the only one that proves the README's first command.
-#[test]
-fn install_sh_works_on_a_clean_clone_with_a_fresh_home() {
-    let sb = Sandbox::new();
-    let clone = sb.path().join("clone");
-    let manifest_dir = env!("CARGO_MANIFEST_DIR");
-    sb.git(
-        sb.path(),
-        &["clone", "-q", manifest_dir, clone.to_str().unwrap()],
-    );
-    // The toolchain stays where it is; everything cargo writes goes to temp.
-    let rustup_home = std::env::var_os("RUSTUP_HOME").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".rustup"),
-        PathBuf::from,
-    );
-    let prefix = sb.path().join("prefix");
-    let mut cmd = std::process::Command::new("sh");
-    crate::common::hermetic(&mut cmd, &sb.home());
-    let out = cmd
-        .arg(clone.join("install.sh"))
-        .arg("--prefix")
-        .arg(&prefix)
-        .env("CARGO_HOME", sb.path().join("cargo-home"))
-        .env("CARGO_TARGET_DIR", sb.path().join("target"))
-        .env("RUSTUP_HOME", rustup_home)
-        .current_dir(sb.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "install.sh failed: {}", stderr(&out));
-    let installed = prefix.join("bin/kustomerge");
-    let version = std::process::Command::new(&installed)
-        .arg("--version")
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&version.stdout).starts_with("kustomerge "));
-    let driver = sb.git(sb.path(), &["config", "--global", "merge.kustomize.driver"]);
-    assert!(driver.contains(CURRENT_ARGS), "{driver}");
-    assert!(
-        stderr(&out).contains("uninstall"),
-        "install.sh must say how to undo: {}",
-        stderr(&out)
-    );
-}
-
 /// Issue 12, item 8: install, the user sets their own driver line, install
 /// again (it replaces the user's line), uninstall: the user's line is back.
 #[test]

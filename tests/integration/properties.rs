@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use kustomerge::cli::SameImagePolicy;
 use kustomerge::git::Git;
 use kustomerge::kustomization::Document;
 use kustomerge::merge::{self, Markers, Options, Outcome};
+use kustomerge::version::SameImagePolicy;
 
 /// Cases per property in CI: 2,400 in all, about 20 s on two cores in a debug build.
 const CI_CASES: u32 = 1200;
@@ -627,6 +627,7 @@ fn options(policy: SameImagePolicy) -> Options {
             .with_env("GIT_CONFIG_NOSYSTEM", "1")
             .with_env("GIT_CONFIG_GLOBAL", "/dev/null"),
         virtual_base: false,
+        forced_fallback: None,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use kustomerge::push::race::{self, OVERLAY};
+use kustomerge::demo::{self, OVERLAY};
 use serde_json::Value;
 
 use crate::common::{Sandbox, bin, stderr};
@@ -18,7 +18,7 @@ use crate::push::{clone, pre_receive, push, remote, remote_overlay, set_image};
 const QUEUE: &str = "refs/heads/kustomerge/queue/";
 
 fn svc(i: usize) -> String {
-    race::image(i)
+    demo::image(i)
 }
 
 /// The queue refs on the remote, `name sha subject` per line.

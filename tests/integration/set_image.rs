@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kustomerge::commands::set_image::{Reapplied, reapply};
+use kustomerge::edit::{Reapplied, reapply};
 use kustomerge::kustomization::edit::{scalar_token, splice};
 use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;

@@ -34,11 +34,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Scratch;
-use super::backoff::Rng;
-use crate::cli::Layout;
 use crate::git::Git;
 use crate::kustomization::Document;
+use crate::push::backoff::Rng;
 
 /// Where the overlay lives in the repository.
 pub const OVERLAY: &str = "overlays/prod/kustomization.yaml";
@@ -48,6 +46,16 @@ pub const PLAIN_RETRIES: u32 = 5;
 
 /// At most this many jobs run at once (each is a handful of short processes).
 const MAX_PARALLEL: usize = 128;
+
+/// How the overlay writes its image list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Multi-line `- name:` entries.
+    #[default]
+    Block,
+    /// `images: [{...}, {...}]` on one line.
+    Flow,
+}
 
 /// How a job sets its tag and pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +176,7 @@ impl RaceReport {
 /// A temp directory holding a seed repository and a hermetic git setup.
 #[derive(Debug)]
 pub struct Arena {
-    scratch: Scratch,
+    scratch: tempfile::TempDir,
     env: Vec<(String, String)>,
     exe: PathBuf,
     jobs: usize,
@@ -181,32 +189,55 @@ pub struct Arena {
 
 impl Arena {
     /// Creates the temp dir, a throwaway HOME and a seed repository holding
-    /// the overlay for `jobs` jobs. `exe` is the kustomerge binary to race.
-    pub fn new(exe: &Path, jobs: usize, layout: Layout) -> anyhow::Result<Self> {
-        Self::with_latency(exe, jobs, layout, Duration::ZERO)
-    }
-
-    /// [`Arena::new`] with every call to the server (each fetch, push,
-    /// ls-remote or clone) taking `latency` longer, as over a network.
+    /// the overlay for `jobs` jobs, with every call to the server (each
+    /// fetch, push, ls-remote or clone) taking `latency` longer, as over a
+    /// network. `exe` is the kustomerge binary to race.
     pub fn with_latency(
         exe: &Path,
         jobs: usize,
         layout: Layout,
         latency: Duration,
     ) -> anyhow::Result<Self> {
-        let scratch = Scratch::new("race")?;
+        Self::build(exe, jobs, layout, latency, None)
+    }
+
+    /// An arena where the jobs race by construction, whatever the machine's
+    /// load: every push waits until every job has cloned and made its first
+    /// fetch, so all first pushes start from the same tip and all but one
+    /// lose. `kustomerge push` fetches once before its first push.
+    pub fn racing(exe: &Path, jobs: usize, layout: Layout) -> anyhow::Result<Self> {
+        Self::build(exe, jobs, layout, Duration::ZERO, Some(2 * jobs))
+    }
+
+    /// `gate`: pushes wait until the server has seen this many fetches and
+    /// clones.
+    fn build(
+        exe: &Path,
+        jobs: usize,
+        layout: Layout,
+        latency: Duration,
+        gate: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        let scratch = crate::fs::scratch("race")?;
         let home = scratch.path().join("home");
         std::fs::create_dir_all(&home)?;
         let calls_log = scratch.path().join("server-calls.log");
         let wrapper = |service: &str| -> anyhow::Result<PathBuf> {
             let path = scratch.path().join(format!("{service}-wrapper"));
+            let wait = match gate {
+                Some(n) if service == "receive-pack" => format!(
+                    "until [ \"$(grep -c '^upload-pack ' '{}')\" -ge {n} ]; do sleep 0.02; done\n",
+                    calls_log.display()
+                ),
+                _ => String::new(),
+            };
             // git runs the service in the client's repository top level, so
             // the working directory names the job; one short line per call
             // is a single append, whole even when jobs log at once.
             std::fs::write(
                 &path,
                 format!(
-                    "#!/bin/sh\nprintf '%s\\n' \"$PWD\" >> '{}'\nsleep {:.3}\nexec git {service} \"$@\"\n",
+                    "#!/bin/sh\nprintf '{service} %s\\n' \"$PWD\" >> '{}'\n{wait}sleep {:.3}\nexec git {service} \"$@\"\n",
                     calls_log.display(),
                     latency.as_secs_f64()
                 ),
@@ -452,7 +483,11 @@ impl Arena {
     fn calls(&self, dir: &Path) -> anyhow::Result<u32> {
         let log = std::fs::read_to_string(&self.calls_log).unwrap_or_default();
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
-        let from_clone = log.lines().filter(|l| Path::new(l) == dir).count();
+        let from_clone = log
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(_, cwd)| Path::new(cwd) == dir)
+            .count();
         Ok(1 + u32::try_from(from_clone)?)
     }
 
