@@ -102,12 +102,10 @@ pub fn item_lists_in<'a>(
         };
         let header = line_start(src, key_start)..line_end(src, key_end);
         let list = match (value, schema.shape) {
-            (
-                Event::SequenceStart(StructureStyle::Block, 0, None),
-                ItemShape::Strings | ItemShape::Assignments,
-            ) => block_items(&mut w, src, schema, header)?,
-            (Event::SequenceStart(StructureStyle::Block, 0, None), ItemShape::Entries(_)) => {
-                entry_items(&mut w, src, schema, header)?
+            (Event::SequenceStart(StructureStyle::Block, 0, None), shape)
+                if shape != ItemShape::Pairs && shape != ItemShape::Scalar =>
+            {
+                sequence_items(&mut w, src, schema, header)?
             }
             (Event::MappingStart(StructureStyle::Block, 0, None), ItemShape::Pairs) => {
                 pair_items(&mut w, src, schema, header)?
@@ -136,116 +134,118 @@ pub fn item_lists_in<'a>(
     Ok(out)
 }
 
-/// The items of a block list whose `SequenceStart` was just read; `None`
-/// (with the list's events consumed) when an item is outside the model.
-fn block_items<'a>(
+/// The items of one list as they are read, and whether every one is in the
+/// model and at one column.
+struct Collect<'a> {
+    src: &'a str,
+    schema: &'static ItemsSchema,
+    header: Range<usize>,
+    items: Vec<Item<'a>>,
+    dash_col: Option<usize>,
+    modelled: bool,
+}
+
+impl<'a> Collect<'a> {
+    fn new(src: &'a str, schema: &'static ItemsSchema, header: Range<usize>) -> Self {
+        Self {
+            src,
+            schema,
+            header,
+            items: Vec::new(),
+            dash_col: None,
+            modelled: true,
+        }
+    }
+
+    /// Adds an item whose `-` (a pair's key) is at `col` (`None`: not where
+    /// the model wants it) and whose content ends at `end`. Its lines run
+    /// from the line after the previous item, so comments above it are its.
+    fn push(&mut self, col: Option<usize>, end: usize, value: &'a str, id: Cow<'a, str>) {
+        if col.is_none() || self.dash_col.is_some_and(|d| Some(d) != col) {
+            self.modelled = false;
+            return;
+        }
+        self.dash_col = col;
+        let start = next_line(
+            self.src,
+            self.items.last().map_or(self.header.end, |i| i.span.end),
+        );
+        let end = line_end(self.src, end);
+        self.items.push(Item {
+            span: start..end,
+            value,
+            id,
+        });
+    }
+
+    /// A node outside the model: consumes it, and the list is unmodelled.
+    fn skip(
+        &mut self,
+        w: &mut Walker<'a>,
+        ev: &Event<'a>,
+        span: granit_parser::Span,
+    ) -> Result<(), Error> {
+        w.skip_node(ev, span)?;
+        self.modelled = false;
+        Ok(())
+    }
+
+    /// The list, when every item was in the model and at one column.
+    fn finish(self) -> Option<ItemList<'a>> {
+        let end = self.items.last().map_or(self.header.end, |i| i.span.end);
+        match (self.modelled, self.dash_col) {
+            (true, Some(dash_col)) => Some(ItemList {
+                schema: self.schema,
+                region: self.header.start..end,
+                header: self.header,
+                dash_col,
+                items: self.items,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The items of a block list whose `SequenceStart` was just read (strings,
+/// or map entries, as `schema` says); `None` (with the list's events
+/// consumed) when an item is outside the model.
+fn sequence_items<'a>(
     w: &mut Walker<'a>,
     src: &'a str,
     schema: &'static ItemsSchema,
     header: Range<usize>,
 ) -> Result<Option<ItemList<'a>>, Error> {
-    let mut items = Vec::new();
-    let mut dash_col = None;
-    let mut modelled = true;
-    let mut prev_end = header.end;
+    let entries = matches!(schema.shape, ItemShape::Entries(_));
+    let mut list = Collect::new(src, schema, header);
     loop {
         let (ev, span) = w.next()?;
         let (s, e) = offset(span);
         match ev {
             Event::SequenceEnd => break,
-            Event::Scalar(v, style, 0, None) if modelled => {
-                match one_line(src, (s, e), style, &v) {
-                    Some((value, col)) if dash_col.is_none_or(|d| d == col) => {
-                        dash_col = Some(col);
-                        items.push(Item {
-                            span: next_line(src, prev_end)..line_end(src, e),
-                            value,
-                            id: schema.identity(value).0,
-                        });
-                        prev_end = line_end(src, e);
-                    }
-                    _ => modelled = false,
-                }
+            Event::Scalar(v, style, 0, None) if list.modelled && !entries => {
+                let (value, col) = one_line(src, (s, e), style, &v).unzip();
+                let value = value.unwrap_or_default();
+                list.push(col, e, value, schema.identity(value).0);
             }
-            other => {
-                w.skip_node(&other, span)?;
-                modelled = false;
+            Event::MappingStart(StructureStyle::Block, 0, None) if list.modelled && entries => {
+                let Some((first, end, fields)) = entry(w, src)? else {
+                    list.modelled = false;
+                    continue;
+                };
+                let start = line_start(src, first);
+                let col = src[start..first]
+                    .trim_end_matches(' ')
+                    .strip_suffix('-')
+                    .filter(|d| d.bytes().all(|b| b == b' '))
+                    .map(str::len);
+                let value = |f: &str| fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
+                let id = Cow::Owned(schema.entry_identity(value));
+                list.push(col, end, &src[start..line_end(src, end)], id);
             }
+            other => list.skip(w, &other, span)?,
         }
     }
-    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
-}
-
-/// The list, when every item was in the model and at one column.
-fn finish<'a>(
-    modelled: bool,
-    dash_col: Option<usize>,
-    schema: &'static ItemsSchema,
-    header: Range<usize>,
-    items: Vec<Item<'a>>,
-    end: usize,
-) -> Option<ItemList<'a>> {
-    match (modelled, dash_col) {
-        (true, Some(dash_col)) => Some(ItemList {
-            schema,
-            region: header.start..end,
-            header,
-            dash_col,
-            items,
-        }),
-        _ => None,
-    }
-}
-
-/// The entries of a block list of maps whose `SequenceStart` was just read;
-/// `None` (with the list's events consumed) when one is outside the model.
-fn entry_items<'a>(
-    w: &mut Walker<'a>,
-    src: &'a str,
-    schema: &'static ItemsSchema,
-    header: Range<usize>,
-) -> Result<Option<ItemList<'a>>, Error> {
-    let mut items = Vec::new();
-    let mut dash_col = None;
-    let mut modelled = true;
-    let mut prev_end = header.end;
-    loop {
-        let (ev, span) = w.next()?;
-        match ev {
-            Event::SequenceEnd => break,
-            Event::MappingStart(StructureStyle::Block, 0, None) if modelled => {
-                match entry(w, src)? {
-                    Some((first, end, fields)) => {
-                        let start = line_start(src, first);
-                        let col = src[start..first]
-                            .trim_end_matches(' ')
-                            .strip_suffix('-')
-                            .filter(|d| d.bytes().all(|b| b == b' '))
-                            .map(str::len);
-                        if col.is_none() || dash_col.is_some_and(|d| Some(d) != col) {
-                            modelled = false;
-                            continue;
-                        }
-                        dash_col = col;
-                        let value =
-                            |f: &str| fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
-                        items.push(Item {
-                            span: next_line(src, prev_end)..line_end(src, end),
-                            value: &src[start..line_end(src, end)],
-                            id: Cow::Owned(schema.entry_identity(value)),
-                        });
-                        prev_end = line_end(src, end);
-                    }
-                    None => modelled = false,
-                }
-            }
-            other => {
-                w.skip_node(&other, span)?;
-                modelled = false;
-            }
-        }
-    }
-    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
+    Ok(list.finish())
 }
 
 /// The pairs of a block map of strings whose `MappingStart` was just read;
@@ -256,48 +256,35 @@ fn pair_items<'a>(
     schema: &'static ItemsSchema,
     header: Range<usize>,
 ) -> Result<Option<ItemList<'a>>, Error> {
-    let mut items = Vec::new();
-    let mut dash_col = None;
-    let mut modelled = true;
-    let mut prev_end = header.end;
+    let mut list = Collect::new(src, schema, header);
     loop {
         let (ev, span) = w.next()?;
         let (ks, ke) = offset(span);
         let key = match ev {
             Event::MappingEnd => break,
-            Event::Scalar(key, _, 0, None) if modelled => key,
+            Event::Scalar(key, _, 0, None) if list.modelled => key,
             other => {
-                w.skip_node(&other, span)?;
-                modelled = false;
+                list.skip(w, &other, span)?;
                 continue;
             }
         };
         let (ev, span) = w.next()?;
         let (s, e) = offset(span);
         let Event::Scalar(_, _, 0, None) = ev else {
-            w.skip_node(&ev, span)?;
-            modelled = false;
+            list.skip(w, &ev, span)?;
             continue;
         };
         let end = if e > s { e } else { ke };
         let start = line_start(src, ks);
-        let col = ks - start;
-        if src[ks..end].contains('\n')
-            || !src[start..ks].bytes().all(|b| b == b' ')
-            || dash_col.is_some_and(|d| d != col)
-        {
-            modelled = false;
-            continue;
-        }
-        dash_col = Some(col);
-        items.push(Item {
-            span: next_line(src, prev_end)..line_end(src, end),
-            value: &src[s.min(end)..end],
-            id: key,
-        });
-        prev_end = line_end(src, end);
+        let one_line = !src[ks..end].contains('\n') && src[start..ks].bytes().all(|b| b == b' ');
+        list.push(
+            one_line.then_some(ks - start),
+            end,
+            &src[s.min(end)..end],
+            key,
+        );
     }
-    Ok(finish(modelled, dash_col, schema, header, items, prev_end))
+    Ok(list.finish())
 }
 
 /// An entry's fields: a scalar's value as read, a collection's as written.

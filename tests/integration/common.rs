@@ -274,6 +274,26 @@ pub fn kubectl_available() -> bool {
     found
 }
 
+/// What `kubectl kustomize DIR` prints, asserting the build succeeds;
+/// `None` where kubectl is missing (see [`kubectl_available`]).
+pub fn kubectl_build(dir: &Path) -> Option<String> {
+    if !kubectl_available() {
+        return None;
+    }
+    let built = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "kubectl kustomize {} failed: {}",
+        dir.display(),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    Some(String::from_utf8(built.stdout).unwrap())
+}
+
 /// `diverged`, checked out on `job`, after checking that plain git's rebase
 /// stops on it (and aborting that rebase).
 pub fn job_plain_git_cannot_rebase(sb: &Sandbox) -> PathBuf {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::common::{
     BASE, Sandbox, both_appended, diverged, diverged_with, git_passes_labels,
-    job_plain_git_cannot_rebase, kubectl_available,
+    job_plain_git_cannot_rebase, kubectl_build,
 };
 
 fn read(repo: &Path) -> String {
@@ -121,9 +121,6 @@ fn a_real_conflict_stops_the_rebase_with_markers_around_one_field_in_diff3_style
 
 #[test]
 fn kubectl_builds_the_merged_overlay_with_both_images() {
-    if !kubectl_available() {
-        return;
-    }
     let sb = Sandbox::new();
     let deployment = "\
 apiVersion: apps/v1
@@ -147,17 +144,9 @@ spec:
     );
     sb.register_driver(&repo);
     sb.git(&repo, &["merge", "-q", "--no-edit", "job"]);
-    let built = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let yaml = String::from_utf8(built.stdout).unwrap();
+    let Some(yaml) = kubectl_build(&repo) else {
+        return;
+    };
     assert!(yaml.contains("image: ghcr.io/acme/api:1.0.1"), "{yaml}");
     assert!(yaml.contains("image: ghcr.io/acme/web:2.0.1"), "{yaml}");
 }

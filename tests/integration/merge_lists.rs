@@ -17,7 +17,7 @@ use kustomerge::kustomization::items::{ItemList, item_lists};
 use kustomerge::kustomization::schema::{ItemShape, Order, pin};
 use kustomerge::merge::{self, Options};
 
-use crate::common::{Sandbox, corpus, data_files, git_merge_file, kubectl_available};
+use crate::common::{Sandbox, corpus, data_files, git_merge_file, kubectl_build};
 
 /// One generated edit: replacement spans on the base text.
 type Edit = Vec<(Range<usize>, String)>;
@@ -424,20 +424,9 @@ fn two_teams_adding_apps_to_a_root_kustomization_rebase_merge_and_cherry_pick_cl
     sb.git(&repo, &["cherry-pick", "job@{1}"]);
     assert_eq!(read(), want);
 
-    if !kubectl_available() {
+    let Some(yaml) = kubectl_build(&repo) else {
         return;
-    }
-    let built = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let yaml = String::from_utf8(built.stdout).unwrap();
+    };
     for app in ["billing", "checkout", "search"] {
         assert!(yaml.contains(&format!("name: {app}\n")), "{yaml}");
     }
@@ -552,20 +541,9 @@ spec:
                 "  - LOG_LEVEL=debug\n  - THEME=dark\n"
             )
     );
-    if !kubectl_available() {
+    let Some(yaml) = kubectl_build(&repo) else {
         return;
-    }
-    let built = std::process::Command::new("kubectl")
-        .arg("kustomize")
-        .arg(&repo)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
-    let yaml = String::from_utf8(built.stdout).unwrap();
+    };
     for want in [
         "replicas: 3",
         "minReadySeconds: 10",
