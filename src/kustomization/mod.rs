@@ -11,8 +11,8 @@
 //! and the callers take their safe path: `merge` falls back to git's line
 //! merge, `check` reports it, the setters refuse.
 
-mod fast;
 mod locate;
+mod scanner;
 
 pub mod edit;
 pub mod image_arg;
@@ -318,7 +318,7 @@ impl<'a> Document<'a> {
     /// full parse of the text around them to [`Scanned::validate`], which
     /// several documents can share.
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
-        match fast::scan(src) {
+        match scanner::scan(src) {
             Some((doc, vouched)) => Scanned::Fast { doc, vouched },
             None => Scanned::Full(locate::locate(src)),
         }
@@ -334,7 +334,7 @@ pub enum Scanned<'a> {
     Fast {
         /// The document.
         doc: Document<'a>,
-        /// Spans of lines the scanner checked itself (see `fast::scan`).
+        /// Spans of lines the scanner checked itself (see `scanner::scan`).
         vouched: Vec<Range<usize>>,
     },
     /// Fully parsed already.

@@ -82,7 +82,8 @@ impl Target {
     }
 }
 
-type Fields = Vec<(&'static str, Target)>;
+/// An entry's fields as the setter will write them: each key and its value.
+type Targets = Vec<(&'static str, Target)>;
 
 /// The value kustomize sees in a field: a plain `~`, `null` or nothing is absent.
 pub fn current<'a>(src: &'a str, field: &Field<'a>) -> Option<&'a str> {
@@ -198,7 +199,7 @@ fn known_fields<'e>(
 
 /// The fields the entry must end up with: `*` takes the value from `old`
 /// (kustomize's first duplicate), or vanishes when there is none.
-fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Fields {
+fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Targets {
     rep.fields
         .iter()
         .filter_map(|(key, value)| {
@@ -227,8 +228,8 @@ pub fn apply(
     let list = doc.list(schema.key);
     let mut edits = Vec::new();
     let mut notes = Vec::new();
-    let mut added: Vec<(&str, Fields)> = Vec::new();
-    let mut expected: Vec<(&str, Fields)> = Vec::new();
+    let mut added: Vec<(&str, Targets)> = Vec::new();
+    let mut expected: Vec<(&str, Targets)> = Vec::new();
     for rep in reps {
         if rep.name.is_empty() {
             return Err(Error {
@@ -309,7 +310,7 @@ fn merge_removals(mut edits: Vec<(Range<usize>, String)>) -> Vec<(Range<usize>, 
 
 /// Re-reads the result and checks that each named entry holds exactly its
 /// target fields.
-fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Fields)]) -> Result<(), Error> {
+fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Targets)]) -> Result<(), Error> {
     let broken = |line: usize, what: String| Error {
         line,
         column: 1,
@@ -461,7 +462,7 @@ fn edit_entry(
     list: &KeyedList,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    target: &Fields,
+    target: &Targets,
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
     let flow = list.style == Style::Flow || is_flow_mapping(src, entry);
@@ -737,7 +738,7 @@ impl EntryStyle {
         schema: &ListSchema,
         list: Option<&KeyedList>,
         name: &str,
-        fields: &Fields,
+        fields: &Targets,
         eol: &str,
     ) -> String {
         let name_target = Target::Str(name.to_owned());
@@ -804,12 +805,12 @@ fn add_entries(
     doc: &Document<'_>,
     schema: &ListSchema,
     list: Option<&KeyedList>,
-    added: &[(&str, Fields)],
+    added: &[(&str, Targets)],
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
     let eol = doc.eol.as_str();
     // A list with no entries yet is sorted, like the one kustomize writes.
-    let mut sorted_added: Vec<&(&str, Fields)> = added.iter().collect();
+    let mut sorted_added: Vec<&(&str, Targets)> = added.iter().collect();
     if list.is_none_or(|l| l.entries.is_empty()) {
         sorted_added.sort_by(|a, b| a.0.cmp(b.0));
     }
@@ -832,7 +833,7 @@ fn add_entries(
         }
         return vec![(src.len()..src.len(), text)];
     };
-    let render = |style: &EntryStyle, (name, fields): &(&str, Fields)| {
+    let render = |style: &EntryStyle, (name, fields): &(&str, Targets)| {
         style.render(src, schema, Some(list), name, fields, eol)
     };
     let entries = &list.entries;
@@ -869,7 +870,7 @@ fn add_entries(
             let sorted = entries
                 .windows(2)
                 .all(|w| entry_name(src, &w[0]) <= entry_name(src, &w[1]));
-            let mut slots: BTreeMap<usize, Vec<&(&str, Fields)>> = BTreeMap::new();
+            let mut slots: BTreeMap<usize, Vec<&(&str, Targets)>> = BTreeMap::new();
             for a in added {
                 let k = if sorted {
                     entries.partition_point(|e| entry_name(src, e) <= a.0)
