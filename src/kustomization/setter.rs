@@ -283,7 +283,7 @@ pub fn apply(
         edits.extend(add_entries(doc, schema, list, &added));
     }
     let text = splice(src, merge_removals(edits));
-    verify(&text, schema, &expected)?;
+    recheck(&text, schema, &expected)?;
     Ok(Applied { text, notes })
 }
 
@@ -310,7 +310,7 @@ fn merge_removals(mut edits: Vec<(Range<usize>, String)>) -> Vec<(Range<usize>, 
 
 /// Re-reads the result and checks that each named entry holds exactly its
 /// target fields.
-fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Targets)]) -> Result<(), Error> {
+fn recheck(text: &str, schema: &ListSchema, expected: &[(&str, Targets)]) -> Result<(), Error> {
     let broken = |line: usize, what: String| Error {
         line,
         column: 1,
@@ -418,7 +418,7 @@ fn remove_entry(src: &str, list: &KeyedList, entry: &Entry) -> Range<usize> {
 
 /// What happens to one existing field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Plan {
+enum FieldEdit {
     Keep,
     Replace(String),
     Remove,
@@ -466,18 +466,18 @@ fn edit_entry(
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
     let flow = list.style == Style::Flow || is_flow_mapping(src, entry);
-    let plans: Vec<Plan> = old
+    let plans: Vec<FieldEdit> = old
         .iter()
         .map(|(key, f)| match target.iter().find(|(k, _)| k == key) {
-            _ if *key == "name" => Plan::Keep,
-            Some((_, t)) if t.held_by(src, f) => Plan::Keep,
-            Some((_, t)) => Plan::Replace(t.token(Some(&src[f.value_span()]), flow)),
-            None => Plan::Remove,
+            _ if *key == "name" => FieldEdit::Keep,
+            Some((_, t)) if t.held_by(src, f) => FieldEdit::Keep,
+            Some((_, t)) => FieldEdit::Replace(t.token(Some(&src[f.value_span()]), flow)),
+            None => FieldEdit::Remove,
         })
         .collect();
     let survivors = || {
         (0..old.len())
-            .filter(|&i| plans[i] != Plan::Remove)
+            .filter(|&i| plans[i] != FieldEdit::Remove)
             .map(|i| (i, old[i].0))
     };
     let inserts: Vec<Insert> = target
@@ -509,10 +509,10 @@ struct Insert {
 
 /// The text of a field from its key to the end of its line, with its value
 /// replaced as planned.
-fn field_text(src: &str, f: &Field, plan: &Plan) -> String {
+fn field_text(src: &str, f: &Field, plan: &FieldEdit) -> String {
     let mut out = String::from(&src[f.key_span().start..f.value_span().start]);
     match plan {
-        Plan::Replace(token) => out.push_str(token),
+        FieldEdit::Replace(token) => out.push_str(token),
         _ => out.push_str(&src[f.value_span()]),
     }
     out.push_str(&src[f.value_span().end..field_end(src, f)]);
@@ -533,7 +533,7 @@ fn block_entry_edits(
     doc: &Document<'_>,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    plans: &[Plan],
+    plans: &[FieldEdit],
     inserts: &[Insert],
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
@@ -543,9 +543,9 @@ fn block_entry_edits(
     // The field written on the `- ` line can't simply lose its line: a
     // surviving field moves up to take its place, preferably one without a
     // setter marker above it (the marker would stay behind).
-    let moved = (on_dash_line && plans[0] == Plan::Remove)
+    let moved = (on_dash_line && plans[0] == FieldEdit::Remove)
         .then(|| {
-            let mut survivors = (1..old.len()).filter(|&i| plans[i] != Plan::Remove);
+            let mut survivors = (1..old.len()).filter(|&i| plans[i] != FieldEdit::Remove);
             survivors
                 .clone()
                 .find(|&i| !marked_from_above(src, old[i].1))
@@ -566,8 +566,8 @@ fn block_entry_edits(
     }
     for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
         match plan {
-            Plan::Replace(token) if moved != Some(i) => edits.push(value_edit(src, f, token)),
-            Plan::Remove if !(i == 0 && moved.is_some()) => {
+            FieldEdit::Replace(token) if moved != Some(i) => edits.push(value_edit(src, f, token)),
+            FieldEdit::Remove if !(i == 0 && moved.is_some()) => {
                 edits.push((remove_field_lines(src, f), String::new()));
             }
             _ => {}
@@ -598,7 +598,7 @@ fn flow_entry_edit(
     src: &str,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    plans: &[Plan],
+    plans: &[FieldEdit],
     inserts: &[Insert],
 ) -> Option<(Range<usize>, String)> {
     let open = entry.start + src[entry.start..].find('{')?;
@@ -611,10 +611,10 @@ fn flow_entry_edit(
     let sep = |i: usize| seps.get(i).or(seps.last()).copied().unwrap_or(", ");
     let mut items: Vec<String> = Vec::new();
     for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
-        if *plan != Plan::Remove {
+        if *plan != FieldEdit::Remove {
             let mut t = String::from(&src[f.key_span().start..f.value_span().start]);
             match plan {
-                Plan::Replace(token) => t.push_str(token),
+                FieldEdit::Replace(token) => t.push_str(token),
                 _ => t.push_str(&src[f.value_span()]),
             }
             items.push(t);
