@@ -801,124 +801,152 @@ fn sequence_indent(doc: &Document<'_>) -> usize {
         .unwrap_or(0)
 }
 
+/// The edits that add `added` to `list` (or a new `schema.key:` list),
+/// each entry written in the style of the list's first.
 fn add_entries(
     doc: &Document<'_>,
     schema: &ListSchema,
     list: Option<&KeyedList>,
     added: &[(&str, Targets)],
 ) -> Vec<(Range<usize>, String)> {
-    let src = doc.src;
-    let eol = doc.eol.as_str();
     // A list with no entries yet is sorted, like the one kustomize writes.
-    let mut sorted_added: Vec<&(&str, Targets)> = added.iter().collect();
+    let mut added: Vec<&(&str, Targets)> = added.iter().collect();
     if list.is_none_or(|l| l.entries.is_empty()) {
-        sorted_added.sort_by(|a, b| a.0.cmp(b.0));
+        added.sort_by(|a, b| a.0.cmp(b.0));
     }
-    let added = sorted_added;
     let Some(list) = list else {
-        let style = EntryStyle::block(sequence_indent(doc));
-        let mut text = String::new();
-        let terminated = src.is_empty() || src.ends_with('\n');
-        if !terminated {
-            text.push_str(eol);
-        }
-        text.push_str(schema.key);
-        text.push(':');
-        for (name, fields) in added {
-            text.push_str(eol);
-            text.push_str(&style.render(src, schema, None, name, fields, eol));
-        }
-        if terminated {
-            text.push_str(eol);
-        }
-        return vec![(src.len()..src.len(), text)];
+        return vec![new_list(doc, schema, &added)];
     };
     let render = |style: &EntryStyle, (name, fields): &(&str, Targets)| {
-        style.render(src, schema, Some(list), name, fields, eol)
+        style.render(doc.src, schema, Some(list), name, fields, doc.eol.as_str())
     };
-    let entries = &list.entries;
-    match (list.style, entries.first()) {
+    match (list.style, list.entries.first()) {
         (Style::Empty, _) => {
-            // `images:` or `images: ~`: the null token goes, block entries follow.
-            let header = &src[list.header.clone()];
-            let mut edits = Vec::new();
-            let after_colon = header.find(':').map_or(header.len(), |i| i + 1);
-            let value = header[after_colon..].trim_start();
-            if !value.is_empty() && !value.starts_with('#') {
-                let start = list.header.start + header.len() - value.len();
-                let len = value.find([' ', '\t']).unwrap_or(value.len());
-                edits.push((start - 1..start + len, String::new()));
-            }
             let style = EntryStyle::block(sequence_indent(doc));
-            let text: String = added
-                .iter()
-                .map(|a| format!("{eol}{}", render(&style, a)))
-                .collect();
-            edits.push((list.header.end..list.header.end, text));
-            edits
+            let texts = added.iter().map(|a| render(&style, a));
+            into_null(doc, list, texts)
         }
         (_, None) => {
             // `images: []`: the entries go between the brackets.
-            let text: Vec<String> = added
+            let texts: Vec<String> = added
                 .iter()
                 .map(|a| render(&EntryStyle::flow(), a))
                 .collect();
-            vec![(list.header.end..list.header.end, text.join(", "))]
+            vec![(list.header.end..list.header.end, texts.join(", "))]
         }
-        (style, Some(template)) => {
-            let entry_style = EntryStyle::from_entry(src, schema, template);
-            let sorted = entries
-                .windows(2)
-                .all(|w| entry_name(src, &w[0]) <= entry_name(src, &w[1]));
-            let mut slots: BTreeMap<usize, Vec<&(&str, Targets)>> = BTreeMap::new();
-            for a in added {
-                let k = if sorted {
-                    entries.partition_point(|e| entry_name(src, e) <= a.0)
-                } else {
-                    entries.len()
-                };
-                slots.entry(k).or_default().push(a);
-            }
-            slots
-                .into_iter()
-                .map(|(k, mut group)| {
-                    if sorted {
-                        group.sort_by(|a, b| a.0.cmp(b.0));
-                    }
-                    let texts = group.into_iter().map(|a| render(&entry_style, a));
-                    if style == Style::Flow {
-                        let sep = match &entries[..] {
-                            [a, b, ..] => &src[a.span.end..b.start],
-                            _ => ", ",
-                        };
-                        match entries.get(k) {
-                            Some(e) => (e.start..e.start, texts.map(|t| t + sep).collect()),
-                            None => {
-                                let end = entries[entries.len() - 1].span.end;
-                                (end..end, texts.map(|t| format!("{sep}{t}")).collect())
-                            }
-                        }
-                    } else {
-                        let gap = block_gap(src, entries);
-                        match entries.get(k) {
-                            Some(e) if k == 0 => (
-                                e.span.start..e.span.start,
-                                texts.map(|t| format!("{t}{eol}{gap}")).collect(),
-                            ),
-                            Some(e) => (
-                                e.span.start..e.span.start,
-                                texts.map(|t| format!("{gap}{t}{eol}")).collect(),
-                            ),
-                            None => {
-                                let end = entries[entries.len() - 1].span.end;
-                                (end..end, texts.map(|t| format!("{eol}{gap}{t}")).collect())
-                            }
-                        }
-                    }
-                })
-                .collect()
+        (_, Some(template)) => {
+            let style = EntryStyle::from_entry(doc.src, schema, template);
+            beside_entries(doc, list, &added, |a| render(&style, a))
         }
     }
+}
+
+/// A `key:` list holding `added`, appended to the file.
+fn new_list(
+    doc: &Document<'_>,
+    schema: &ListSchema,
+    added: &[&(&str, Targets)],
+) -> (Range<usize>, String) {
+    let (src, eol) = (doc.src, doc.eol.as_str());
+    let style = EntryStyle::block(sequence_indent(doc));
+    let mut text = String::new();
+    let terminated = src.is_empty() || src.ends_with('\n');
+    if !terminated {
+        text.push_str(eol);
+    }
+    text.push_str(schema.key);
+    text.push(':');
+    for (name, fields) in added {
+        text.push_str(eol);
+        text.push_str(&style.render(src, schema, None, name, fields, eol));
+    }
+    if terminated {
+        text.push_str(eol);
+    }
+    (src.len()..src.len(), text)
+}
+
+/// `images:` or `images: ~`: the null token goes, block entries follow.
+fn into_null(
+    doc: &Document<'_>,
+    list: &KeyedList,
+    texts: impl Iterator<Item = String>,
+) -> Vec<(Range<usize>, String)> {
+    let header = &doc.src[list.header.clone()];
+    let mut edits = Vec::new();
+    let after_colon = header.find(':').map_or(header.len(), |i| i + 1);
+    let value = header[after_colon..].trim_start();
+    if !value.is_empty() && !value.starts_with('#') {
+        let start = list.header.start + header.len() - value.len();
+        let len = value.find([' ', '\t']).unwrap_or(value.len());
+        edits.push((start - 1..start + len, String::new()));
+    }
+    let eol = doc.eol.as_str();
+    let text: String = texts.map(|t| format!("{eol}{t}")).collect();
+    edits.push((list.header.end..list.header.end, text));
+    edits
+}
+
+/// New entries among a list's existing ones: in name order where the list
+/// is sorted, else at the end, separated as the list separates its own.
+fn beside_entries(
+    doc: &Document<'_>,
+    list: &KeyedList,
+    added: &[&(&str, Targets)],
+    render: impl Fn(&(&str, Targets)) -> String,
+) -> Vec<(Range<usize>, String)> {
+    let (src, eol) = (doc.src, doc.eol.as_str());
+    let entries = &list.entries;
+    let sorted = entries
+        .windows(2)
+        .all(|w| entry_name(src, &w[0]) <= entry_name(src, &w[1]));
+    let mut slots: BTreeMap<usize, Vec<&(&str, Targets)>> = BTreeMap::new();
+    for a in added {
+        let k = if sorted {
+            entries.partition_point(|e| entry_name(src, e) <= a.0)
+        } else {
+            entries.len()
+        };
+        slots.entry(k).or_default().push(a);
+    }
+    let last_end = entries[entries.len() - 1].span.end;
+    slots
+        .into_iter()
+        .map(|(k, mut group)| {
+            if sorted {
+                group.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            let texts = group.into_iter().map(&render);
+            if list.style == Style::Flow {
+                let sep = match &entries[..] {
+                    [a, b, ..] => &src[a.span.end..b.start],
+                    _ => ", ",
+                };
+                return match entries.get(k) {
+                    Some(e) => (e.start..e.start, texts.map(|t| t + sep).collect()),
+                    None => (
+                        last_end..last_end,
+                        texts.map(|t| format!("{sep}{t}")).collect(),
+                    ),
+                };
+            }
+            let gap = block_gap(src, entries);
+            match entries.get(k) {
+                Some(e) if k == 0 => (
+                    e.span.start..e.span.start,
+                    texts.map(|t| format!("{t}{eol}{gap}")).collect(),
+                ),
+                Some(e) => (
+                    e.span.start..e.span.start,
+                    texts.map(|t| format!("{gap}{t}{eol}")).collect(),
+                ),
+                None => (
+                    last_end..last_end,
+                    texts.map(|t| format!("{eol}{gap}{t}")).collect(),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The blank lines that separate a block list's entries, when every gap
