@@ -319,7 +319,7 @@ impl<'a> Document<'a> {
     /// several documents can share.
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
         match scanner::scan(src) {
-            Some((doc, vouched)) => Scanned::Fast { doc, vouched },
+            Some((doc, vouched)) => Scanned::ByLines { doc, vouched },
             None => Scanned::Full(locate::locate(src)),
         }
     }
@@ -331,7 +331,7 @@ impl<'a> Document<'a> {
 pub enum Scanned<'a> {
     /// Located by the line scanner; the text around the lists is unchecked,
     /// apart from the `vouched` lines the scanner read itself.
-    Fast {
+    ByLines {
         /// The document.
         doc: Document<'a>,
         /// Spans of lines the scanner checked itself (see `scanner::scan`).
@@ -350,7 +350,7 @@ impl<'a> Scanned<'a> {
     pub fn validate(self, valid: &mut Vec<String>) -> Result<Document<'a>, Error> {
         let (doc, vouched) = match self {
             Self::Full(result) => return result,
-            Self::Fast { doc, vouched } => (doc, vouched),
+            Self::ByLines { doc, vouched } => (doc, vouched),
         };
         let stub = doc.without(&vouched);
         if valid.contains(&stub) {
