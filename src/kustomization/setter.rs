@@ -81,7 +81,8 @@ impl Target {
     }
 }
 
-type Fields = Vec<(&'static str, Target)>;
+/// An entry's fields as the setter will write them: each key and its value.
+type Targets = Vec<(&'static str, Target)>;
 
 /// The value of `field` in the entry kustomize would match for `name` (the
 /// first one of that name), if the entry and the field exist.
@@ -152,7 +153,7 @@ fn known_fields<'e>(
 
 /// The fields the entry must end up with: `*` takes the value from `old`
 /// (kustomize's first duplicate), or vanishes when there is none.
-fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Fields {
+fn resolve(src: &str, rep: &Replacement, old: &[(&'static str, &Field)]) -> Targets {
     rep.fields
         .iter()
         .filter_map(|(key, value)| {
@@ -181,8 +182,8 @@ pub fn apply(
     let list = doc.list(schema.key);
     let mut edits = Vec::new();
     let mut notes = Vec::new();
-    let mut added: Vec<(&str, Fields)> = Vec::new();
-    let mut expected: Vec<(&str, Fields)> = Vec::new();
+    let mut added: Vec<(&str, Targets)> = Vec::new();
+    let mut expected: Vec<(&str, Targets)> = Vec::new();
     for rep in reps {
         if rep.name.is_empty() {
             return Err(Error {
@@ -236,7 +237,7 @@ pub fn apply(
         edits.extend(add_entries(doc, schema, list, &added));
     }
     let text = splice(src, merge_removals(edits));
-    verify(&text, schema, &expected)?;
+    recheck(&text, schema, &expected)?;
     Ok(Applied { text, notes })
 }
 
@@ -263,7 +264,7 @@ fn merge_removals(mut edits: Vec<(Range<usize>, String)>) -> Vec<(Range<usize>, 
 
 /// Re-reads the result and checks that each named entry holds exactly its
 /// target fields.
-fn verify(text: &str, schema: &ListSchema, expected: &[(&str, Fields)]) -> Result<(), Error> {
+fn recheck(text: &str, schema: &ListSchema, expected: &[(&str, Targets)]) -> Result<(), Error> {
     let broken = |line: usize, what: String| Error {
         line,
         column: 1,
@@ -373,7 +374,7 @@ fn remove_entry(src: &str, list: &KeyedList, entry: &Entry) -> Range<usize> {
 
 /// What happens to one existing field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Plan {
+enum FieldEdit {
     Keep,
     Replace(String),
     Remove,
@@ -417,22 +418,22 @@ fn edit_entry(
     list: &KeyedList,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    target: &Fields,
+    target: &Targets,
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
     let flow = list.style == Style::Flow || is_flow_mapping(src, entry);
-    let plans: Vec<Plan> = old
+    let plans: Vec<FieldEdit> = old
         .iter()
         .map(|(key, f)| match target.iter().find(|(k, _)| k == key) {
-            _ if *key == "name" => Plan::Keep,
-            Some((_, t)) if t.held_by(src, f) => Plan::Keep,
-            Some((_, t)) => Plan::Replace(t.token(Some(&src[f.value_span()]), flow)),
-            None => Plan::Remove,
+            _ if *key == "name" => FieldEdit::Keep,
+            Some((_, t)) if t.held_by(src, f) => FieldEdit::Keep,
+            Some((_, t)) => FieldEdit::Replace(t.token(Some(&src[f.value_span()]), flow)),
+            None => FieldEdit::Remove,
         })
         .collect();
     let survivors = || {
         (0..old.len())
-            .filter(|&i| plans[i] != Plan::Remove)
+            .filter(|&i| plans[i] != FieldEdit::Remove)
             .map(|i| (i, old[i].0))
     };
     let inserts: Vec<Insert> = target
@@ -464,10 +465,10 @@ struct Insert {
 
 /// The text of a field from its key to the end of its line, with its value
 /// replaced as planned.
-fn field_text(src: &str, f: &Field, plan: &Plan) -> String {
+fn field_text(src: &str, f: &Field, plan: &FieldEdit) -> String {
     let mut out = String::from(&src[f.key_span().start..f.value_span().start]);
     match plan {
-        Plan::Replace(token) => out.push_str(token),
+        FieldEdit::Replace(token) => out.push_str(token),
         _ => out.push_str(&src[f.value_span()]),
     }
     out.push_str(&src[f.value_span().end..field_end(src, f)]);
@@ -488,7 +489,7 @@ fn block_entry_edits(
     doc: &Document<'_>,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    plans: &[Plan],
+    plans: &[FieldEdit],
     inserts: &[Insert],
 ) -> Vec<(Range<usize>, String)> {
     let src = doc.src;
@@ -498,9 +499,9 @@ fn block_entry_edits(
     // The field written on the `- ` line can't simply lose its line: a
     // surviving field moves up to take its place, preferably one without a
     // setter marker above it (the marker would stay behind).
-    let moved = (on_dash_line && plans[0] == Plan::Remove)
+    let moved = (on_dash_line && plans[0] == FieldEdit::Remove)
         .then(|| {
-            let mut survivors = (1..old.len()).filter(|&i| plans[i] != Plan::Remove);
+            let mut survivors = (1..old.len()).filter(|&i| plans[i] != FieldEdit::Remove);
             survivors
                 .clone()
                 .find(|&i| !marked_from_above(src, old[i].1))
@@ -521,8 +522,8 @@ fn block_entry_edits(
     }
     for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
         match plan {
-            Plan::Replace(token) if moved != Some(i) => edits.push(value_edit(src, f, token)),
-            Plan::Remove if !(i == 0 && moved.is_some()) => {
+            FieldEdit::Replace(token) if moved != Some(i) => edits.push(value_edit(src, f, token)),
+            FieldEdit::Remove if !(i == 0 && moved.is_some()) => {
                 edits.push((remove_field_lines(src, f), String::new()));
             }
             _ => {}
@@ -553,7 +554,7 @@ fn flow_entry_edit(
     src: &str,
     entry: &Entry,
     old: &[(&'static str, &Field)],
-    plans: &[Plan],
+    plans: &[FieldEdit],
     inserts: &[Insert],
 ) -> Option<(Range<usize>, String)> {
     let open = entry.start + src[entry.start..].find('{')?;
@@ -566,10 +567,10 @@ fn flow_entry_edit(
     let sep = |i: usize| seps.get(i).or(seps.last()).copied().unwrap_or(", ");
     let mut items: Vec<String> = Vec::new();
     for (i, ((_, f), plan)) in old.iter().zip(plans).enumerate() {
-        if *plan != Plan::Remove {
+        if *plan != FieldEdit::Remove {
             let mut t = String::from(&src[f.key_span().start..f.value_span().start]);
             match plan {
-                Plan::Replace(token) => t.push_str(token),
+                FieldEdit::Replace(token) => t.push_str(token),
                 _ => t.push_str(&src[f.value_span()]),
             }
             items.push(t);
@@ -693,7 +694,7 @@ impl EntryStyle {
         schema: &ListSchema,
         list: Option<&KeyedList>,
         name: &str,
-        fields: &Fields,
+        fields: &Targets,
         eol: &str,
     ) -> String {
         let name_target = Target::Str(name.to_owned());
@@ -756,124 +757,152 @@ fn sequence_indent(doc: &Document<'_>) -> usize {
         .unwrap_or(0)
 }
 
+/// The edits that add `added` to `list` (or a new `schema.key:` list),
+/// each entry written in the style of the list's first.
 fn add_entries(
     doc: &Document<'_>,
     schema: &ListSchema,
     list: Option<&KeyedList>,
-    added: &[(&str, Fields)],
+    added: &[(&str, Targets)],
 ) -> Vec<(Range<usize>, String)> {
-    let src = doc.src;
-    let eol = doc.eol.as_str();
     // A list with no entries yet is sorted, like the one kustomize writes.
-    let mut sorted_added: Vec<&(&str, Fields)> = added.iter().collect();
+    let mut added: Vec<&(&str, Targets)> = added.iter().collect();
     if list.is_none_or(|l| l.entries.is_empty()) {
-        sorted_added.sort_by(|a, b| a.0.cmp(b.0));
+        added.sort_by(|a, b| a.0.cmp(b.0));
     }
-    let added = sorted_added;
     let Some(list) = list else {
-        let style = EntryStyle::block(sequence_indent(doc));
-        let mut text = String::new();
-        let terminated = src.is_empty() || src.ends_with('\n');
-        if !terminated {
-            text.push_str(eol);
-        }
-        text.push_str(schema.key);
-        text.push(':');
-        for (name, fields) in added {
-            text.push_str(eol);
-            text.push_str(&style.render(src, schema, None, name, fields, eol));
-        }
-        if terminated {
-            text.push_str(eol);
-        }
-        return vec![(src.len()..src.len(), text)];
+        return vec![new_list(doc, schema, &added)];
     };
-    let render = |style: &EntryStyle, (name, fields): &(&str, Fields)| {
-        style.render(src, schema, Some(list), name, fields, eol)
+    let render = |style: &EntryStyle, (name, fields): &(&str, Targets)| {
+        style.render(doc.src, schema, Some(list), name, fields, doc.eol.as_str())
     };
-    let entries = &list.entries;
-    match (list.style, entries.first()) {
+    match (list.style, list.entries.first()) {
         (Style::Empty, _) => {
-            // `images:` or `images: ~`: the null token goes, block entries follow.
-            let header = &src[list.header.clone()];
-            let mut edits = Vec::new();
-            let after_colon = header.find(':').map_or(header.len(), |i| i + 1);
-            let value = header[after_colon..].trim_start();
-            if !value.is_empty() && !value.starts_with('#') {
-                let start = list.header.start + header.len() - value.len();
-                let len = value.find([' ', '\t']).unwrap_or(value.len());
-                edits.push((start - 1..start + len, String::new()));
-            }
             let style = EntryStyle::block(sequence_indent(doc));
-            let text: String = added
-                .iter()
-                .map(|a| format!("{eol}{}", render(&style, a)))
-                .collect();
-            edits.push((list.header.end..list.header.end, text));
-            edits
+            let texts = added.iter().map(|a| render(&style, a));
+            into_null(doc, list, texts)
         }
         (_, None) => {
             // `images: []`: the entries go between the brackets.
-            let text: Vec<String> = added
+            let texts: Vec<String> = added
                 .iter()
                 .map(|a| render(&EntryStyle::flow(), a))
                 .collect();
-            vec![(list.header.end..list.header.end, text.join(", "))]
+            vec![(list.header.end..list.header.end, texts.join(", "))]
         }
-        (style, Some(template)) => {
-            let entry_style = EntryStyle::from_entry(src, schema, template);
-            let sorted = entries
-                .windows(2)
-                .all(|w| w[0].read_name(src) <= w[1].read_name(src));
-            let mut slots: BTreeMap<usize, Vec<&(&str, Fields)>> = BTreeMap::new();
-            for a in added {
-                let k = if sorted {
-                    entries.partition_point(|e| e.read_name(src) <= a.0)
-                } else {
-                    entries.len()
-                };
-                slots.entry(k).or_default().push(a);
-            }
-            slots
-                .into_iter()
-                .map(|(k, mut group)| {
-                    if sorted {
-                        group.sort_by(|a, b| a.0.cmp(b.0));
-                    }
-                    let texts = group.into_iter().map(|a| render(&entry_style, a));
-                    if style == Style::Flow {
-                        let sep = match &entries[..] {
-                            [a, b, ..] => &src[a.span.end..b.start],
-                            _ => ", ",
-                        };
-                        match entries.get(k) {
-                            Some(e) => (e.start..e.start, texts.map(|t| t + sep).collect()),
-                            None => {
-                                let end = entries[entries.len() - 1].span.end;
-                                (end..end, texts.map(|t| format!("{sep}{t}")).collect())
-                            }
-                        }
-                    } else {
-                        let gap = block_gap(src, entries);
-                        match entries.get(k) {
-                            Some(e) if k == 0 => (
-                                e.span.start..e.span.start,
-                                texts.map(|t| format!("{t}{eol}{gap}")).collect(),
-                            ),
-                            Some(e) => (
-                                e.span.start..e.span.start,
-                                texts.map(|t| format!("{gap}{t}{eol}")).collect(),
-                            ),
-                            None => {
-                                let end = entries[entries.len() - 1].span.end;
-                                (end..end, texts.map(|t| format!("{eol}{gap}{t}")).collect())
-                            }
-                        }
-                    }
-                })
-                .collect()
+        (_, Some(template)) => {
+            let style = EntryStyle::from_entry(doc.src, schema, template);
+            beside_entries(doc, list, &added, |a| render(&style, a))
         }
     }
+}
+
+/// A `key:` list holding `added`, appended to the file.
+fn new_list(
+    doc: &Document<'_>,
+    schema: &ListSchema,
+    added: &[&(&str, Targets)],
+) -> (Range<usize>, String) {
+    let (src, eol) = (doc.src, doc.eol.as_str());
+    let style = EntryStyle::block(sequence_indent(doc));
+    let mut text = String::new();
+    let terminated = src.is_empty() || src.ends_with('\n');
+    if !terminated {
+        text.push_str(eol);
+    }
+    text.push_str(schema.key);
+    text.push(':');
+    for (name, fields) in added {
+        text.push_str(eol);
+        text.push_str(&style.render(src, schema, None, name, fields, eol));
+    }
+    if terminated {
+        text.push_str(eol);
+    }
+    (src.len()..src.len(), text)
+}
+
+/// `images:` or `images: ~`: the null token goes, block entries follow.
+fn into_null(
+    doc: &Document<'_>,
+    list: &KeyedList,
+    texts: impl Iterator<Item = String>,
+) -> Vec<(Range<usize>, String)> {
+    let header = &doc.src[list.header.clone()];
+    let mut edits = Vec::new();
+    let after_colon = header.find(':').map_or(header.len(), |i| i + 1);
+    let value = header[after_colon..].trim_start();
+    if !value.is_empty() && !value.starts_with('#') {
+        let start = list.header.start + header.len() - value.len();
+        let len = value.find([' ', '\t']).unwrap_or(value.len());
+        edits.push((start - 1..start + len, String::new()));
+    }
+    let eol = doc.eol.as_str();
+    let text: String = texts.map(|t| format!("{eol}{t}")).collect();
+    edits.push((list.header.end..list.header.end, text));
+    edits
+}
+
+/// New entries among a list's existing ones: in name order where the list
+/// is sorted, else at the end, separated as the list separates its own.
+fn beside_entries(
+    doc: &Document<'_>,
+    list: &KeyedList,
+    added: &[&(&str, Targets)],
+    render: impl Fn(&(&str, Targets)) -> String,
+) -> Vec<(Range<usize>, String)> {
+    let (src, eol) = (doc.src, doc.eol.as_str());
+    let entries = &list.entries;
+    let sorted = entries
+        .windows(2)
+        .all(|w| w[0].read_name(src) <= w[1].read_name(src));
+    let mut slots: BTreeMap<usize, Vec<&(&str, Targets)>> = BTreeMap::new();
+    for a in added {
+        let k = if sorted {
+            entries.partition_point(|e| e.read_name(src) <= a.0)
+        } else {
+            entries.len()
+        };
+        slots.entry(k).or_default().push(a);
+    }
+    let last_end = entries[entries.len() - 1].span.end;
+    slots
+        .into_iter()
+        .map(|(k, mut group)| {
+            if sorted {
+                group.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            let texts = group.into_iter().map(&render);
+            if list.style == Style::Flow {
+                let sep = match &entries[..] {
+                    [a, b, ..] => &src[a.span.end..b.start],
+                    _ => ", ",
+                };
+                return match entries.get(k) {
+                    Some(e) => (e.start..e.start, texts.map(|t| t + sep).collect()),
+                    None => (
+                        last_end..last_end,
+                        texts.map(|t| format!("{sep}{t}")).collect(),
+                    ),
+                };
+            }
+            let gap = block_gap(src, entries);
+            match entries.get(k) {
+                Some(e) if k == 0 => (
+                    e.span.start..e.span.start,
+                    texts.map(|t| format!("{t}{eol}{gap}")).collect(),
+                ),
+                Some(e) => (
+                    e.span.start..e.span.start,
+                    texts.map(|t| format!("{gap}{t}{eol}")).collect(),
+                ),
+                None => (
+                    last_end..last_end,
+                    texts.map(|t| format!("{eol}{gap}{t}")).collect(),
+                ),
+            }
+        })
+        .collect()
 }
 
 /// The blank lines that separate a block list's entries, when every gap
