@@ -25,7 +25,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         None => lint::check_paths(&args.paths, args.fix)?,
     };
     for (path, text) in &report.rewrites {
-        crate::commands::set_image::write_atomically(path, text.as_bytes())?;
+        crate::fs::write_atomically(path, text.as_bytes())?;
     }
     // As a hook, everything is diagnostics: git shows the hook's stderr.
     let out: &mut dyn Write = if args.pre_push.is_some() {

@@ -15,7 +15,6 @@ use crate::git::Git;
 use crate::merge::{self, Markers, Options};
 
 // The `resolve` command writes the user's file through here.
-pub use crate::fs::write_atomically;
 
 /// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
 fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {

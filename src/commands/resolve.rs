@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ResolveArgs;
-use crate::commands::merge::write_atomically;
+use crate::fs::write_atomically;
 use crate::exit;
 use crate::git::{Git, Unmerged};
 use crate::kustomization::FILE_NAMES;

@@ -49,8 +49,6 @@ use crate::kustomization::FILE_NAMES;
 use crate::kustomization::image_arg;
 use crate::trailer::Edit;
 
-// `check --fix` writes through here too.
-pub(crate) use crate::fs::write_atomically;
 
 /// Runs `set-image`.
 pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {

@@ -8,7 +8,6 @@
 //! git would have done without us.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 
@@ -73,9 +72,9 @@ pub fn merge(
     other: &[u8],
     markers: &Markers,
 ) -> anyhow::Result<TextMerge> {
-    let dir = TempDir::new()?;
+    let dir = crate::fs::scratch("merge")?;
     let write = |name: &str, bytes: &[u8]| -> anyhow::Result<PathBuf> {
-        let path = dir.0.join(name);
+        let path = dir.path().join(name);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
@@ -95,31 +94,6 @@ pub fn merge(
         bytes: out.bytes,
         conflicts: out.conflicts,
     })
-}
-
-/// A private temp directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<Self> {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "kustomerge-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A marker size that can't be confused with lines already in the inputs:

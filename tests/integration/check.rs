@@ -206,11 +206,9 @@ fn the_corpus_is_clean_but_for_its_known_problems() {
         .map(|(f, c)| ((*f).to_owned(), (*c).to_owned()))
         .collect();
     assert_eq!(found, known, "problems on files kustomize accepts");
+    // How fast is measured by benches/check-time.sh, not asserted here: the
+    // suite shares two cores with everything else.
     eprintln!("check: {} corpus files in {elapsed:?}", accepted.len());
-    assert!(
-        elapsed.as_secs() < 20,
-        "check is too slow for a hook: {elapsed:?}"
-    );
 
     // And every broken or multi-document file is reported.
     let (json, _) = run(&rejected);
