@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::ResolveArgs;
-use crate::fs::write_atomically;
 use crate::exit;
+use crate::fs::write_atomically;
 use crate::git::{Git, Unmerged};
 use crate::kustomization::FILE_NAMES;
 use crate::resolve::{self, Resolution};

@@ -49,7 +49,6 @@ use crate::kustomization::FILE_NAMES;
 use crate::kustomization::image_arg;
 use crate::trailer::Edit;
 
-
 /// Runs `set-image`.
 pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
     for arg in &args.images {

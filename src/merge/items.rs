@@ -223,7 +223,7 @@ fn list(
     let decide = |id: &str| decide(views, id, policy);
     // (identity, what goes there, whether the follower added it)
     let mut out: Vec<(Cow<'_, str>, Out, bool)> = Vec::new();
-    let lv = views[lead as usize];
+    let lv = views[lead];
     for i in 0..lv.list.items.len() {
         let id = lv.id(i);
         let o = decide(&id).unwrap_or(Out::Gone);
@@ -231,7 +231,7 @@ fn list(
     }
     let base_ids = &ids[0];
     let sorted = base_ids.len() > 1 && base_ids.is_sorted();
-    let fv = views[follow as usize];
+    let fv = views[follow];
     let mut after: Option<usize> = None;
     for i in 0..fv.list.items.len() {
         let id = fv.id(i);
@@ -278,8 +278,8 @@ fn list(
             _ => Some(at),
         };
     }
-    let mut region = headers[header_from as usize].to_owned();
-    let hv = views[header_from as usize];
+    let mut region = headers[header_from].to_owned();
+    let hv = views[header_from];
     let mut brk = break_at(hv.src, hv.list.header.end).unwrap_or("\n");
     let mut conflicts = 0;
     let mut written = None;
@@ -287,7 +287,7 @@ fn list(
         let (text, next) = match *o {
             Out::Gone => continue,
             Out::Take(w, i) => {
-                let v = views[w as usize];
+                let v = views[w];
                 (Cow::Borrowed(v.text(i)), v.break_after(i))
             }
             Out::Conflict(idx @ [_, Some(i), _])

@@ -101,14 +101,14 @@ impl<'d> Table<'d> {
                     table.entries.push([None; 3]);
                     table.names.len() - 1
                 });
-                let slot = &mut table.entries[id][which as usize];
+                let slot = &mut table.entries[id][which];
                 if slot.replace(entry).is_some() {
                     return Err(Fallback(format!(
                         "{which} input, line {}: `{key}:` names `{name}` twice; kustomize applies duplicates in order, so git's line merge handles the file (merge the two entries into one)",
                         entry.line
                     )));
                 }
-                table.order[which as usize].push(id);
+                table.order[which].push(id);
             }
         }
         Ok(table)
@@ -116,7 +116,7 @@ impl<'d> Table<'d> {
 
     /// Whether the entry `id` is on side `which`.
     fn on(&self, id: usize, which: Which) -> bool {
-        self.entries[id][which as usize].is_some()
+        self.entries[id][which].is_some()
     }
 }
 
@@ -408,7 +408,7 @@ fn untouched<'d>(
     ea: &'d Entry<'d>,
     eb: &'d Entry<'d>,
 ) -> Result<Option<Planned<'d>>, Fallback> {
-    let text = |w: Which, e: &Entry| &sides[w as usize].src[e.span.clone()];
+    let text = |w: Which, e: &Entry| &sides[w].src[e.span.clone()];
     let (ta, tb) = (text(Which::Current, ea), text(Which::Other, eb));
     let to = eo.map(|e| text(Which::Base, e));
     let (carrier, entry, changed) = match pick(to, ta, tb) {
@@ -417,7 +417,7 @@ fn untouched<'d>(
         Pick::Conflict => return Ok(None),
     };
     if changed {
-        Read::new(schema, sides[carrier as usize], entry)?;
+        Read::new(schema, sides[carrier], entry)?;
     }
     Ok(Some(Planned::Clean {
         carrier,
@@ -435,7 +435,7 @@ fn one_sided<'d>(
     e: &'d Entry<'d>,
 ) -> Result<Option<Planned<'d>>, Fallback> {
     let Some(eo) = eo else {
-        Read::new(schema, sides[which as usize], e)?;
+        Read::new(schema, sides[which], e)?;
         return Ok(Some(Planned::Clean {
             carrier: which,
             entry: e,
@@ -445,7 +445,7 @@ fn one_sided<'d>(
     // Removed by the other side: honoured only if this side left it alone.
     // It may have gained lines above the entry's own comments: what the
     // removal of the entry before it left behind, which are not this one's.
-    let (side, base) = (sides[which as usize], sides[Which::Base as usize]);
+    let (side, base) = (sides[which], sides[Which::Base]);
     let (read, read_base) = (Read::new(schema, side, e)?, Read::new(schema, base, eo)?);
     let mine = layout(side, e, &read, e.span.start, &[]);
     let was = layout(base, eo, &read_base, eo.span.start, &[]);
@@ -676,7 +676,7 @@ fn order(table: &Table<'_>, decided: &[Option<Planned<'_>>]) -> Vec<usize> {
         (Which::Current, Which::Other)
     };
     let is_decided = |id: &usize| decided[*id].is_some();
-    let mut seq: Vec<usize> = table.order[primary as usize]
+    let mut seq: Vec<usize> = table.order[primary]
         .iter()
         .copied()
         .filter(is_decided)
@@ -686,7 +686,7 @@ fn order(table: &Table<'_>, decided: &[Option<Planned<'_>>]) -> Vec<usize> {
     for &id in &seq {
         placed[id] = true;
     }
-    let secondary_order = &table.order[secondary as usize];
+    let secondary_order = &table.order[secondary];
     let mut last: Option<(usize, usize)> = None;
     for (i, &id) in secondary_order.iter().enumerate() {
         if placed[id] || !is_decided(&id) {

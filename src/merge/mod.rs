@@ -49,6 +49,22 @@ pub enum Which {
     Other = 2,
 }
 
+/// The three inputs' anything (sides, texts, readings) are `[T; 3]` in
+/// git's order, indexed by which input they belong to.
+impl<T> std::ops::Index<Which> for [T; 3] {
+    type Output = T;
+
+    fn index(&self, which: Which) -> &T {
+        &self[which as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<Which> for [T; 3] {
+    fn index_mut(&mut self, which: Which) -> &mut T {
+        &mut self[which as usize]
+    }
+}
+
 impl fmt::Display for Which {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -53,13 +53,13 @@ pub fn region(
             // A comment heading the list sits in its first entry's span; an
             // entry inserted at the top takes it over, and when both sides
             // did so it must still be written once.
-            let heading = sides[Which::Base as usize]
+            let heading = sides[Which::Base]
                 .list
                 .and_then(|l| l.entries.first())
-                .map_or("", |e| lead(sides[Which::Base as usize].src, e));
+                .map_or("", |e| lead(sides[Which::Base].src, e));
             let mut headed = false;
             let mut piece = |from: Which, entry: &Entry, mut text: String, keep: bool| {
-                let side = sides[from as usize];
+                let side = sides[from];
                 let mut ends = breaks.of(from, entry, text.matches('\n').count() + 1);
                 let own = lead(side.src, entry);
                 let first = side
@@ -70,7 +70,7 @@ pub fn region(
                 // lines alone are spacing, which every entry may carry.
                 let inserted = || {
                     let name = entry.name(side.src);
-                    let base = sides[Which::Base as usize];
+                    let base = sides[Which::Base];
                     !base
                         .list
                         .is_some_and(|l| l.entries.iter().any(|e| e.name(base.src) == name))
@@ -105,12 +105,12 @@ pub fn region(
                             version(planned, w).map(|e| {
                                 let text = entry_text(sides, target, w, e, &[]);
                                 let (text, end) = piece(w, e, text, w == Which::Current);
-                                let lines = group(sides[w as usize], e, facets, &text);
+                                let lines = group(sides[w], e, facets, &text);
                                 (end, text, lines)
                             })
                         });
                         if style == ConflictStyle::VirtualBase {
-                            if let Some((end, text, _)) = &versions[Which::Base as usize] {
+                            if let Some((end, text, _)) = &versions[Which::Base] {
                                 out.push_str(pending.unwrap_or(eol.as_str()));
                                 out.push_str(text);
                                 pending = *end;
@@ -342,9 +342,9 @@ impl<'s, 'd> Breaks<'s, 'd> {
             let first = *ends.first()?;
             ends.iter().all(|e| *e == first).then_some(first)
         };
-        let base = uniform(sides[Which::Base as usize]);
+        let base = uniform(sides[Which::Base]);
         let converted = [Which::Current, Which::Other].into_iter().find_map(|w| {
-            let e = uniform(sides[w as usize])?;
+            let e = uniform(sides[w])?;
             (base? != e).then_some((w, e))
         });
         let names = sides.map(|s| {
@@ -389,7 +389,7 @@ impl<'s, 'd> Breaks<'s, 'd> {
             .sides
             .map(|s| s.list.map(|l| (s.style_kind(), end(s, l))));
         let own = || {
-            let t = self.sides[self.target as usize];
+            let t = self.sides[self.target];
             t.list.and_then(|l| end(t, l))
         };
         let (Some(o), Some(a), Some(b)) = (o, a, b) else {
@@ -404,7 +404,7 @@ impl<'s, 'd> Breaks<'s, 'd> {
     /// The ending of each of the `count` lines of `entry` (of side `from`)
     /// as rendered; `None` where its side wrote none (the end of the file).
     fn of(&self, from: Which, entry: &Entry, count: usize) -> Vec<Option<&'static str>> {
-        let side = self.sides[from as usize];
+        let side = self.sides[from];
         let block = matches!(side.list.map(|l| l.style), Some(Style::Block { .. }));
         let Some(names) = self.names.as_ref().filter(|_| block) else {
             // No CR in any side's list, or an entry re-synthesised from a
@@ -417,8 +417,8 @@ impl<'s, 'd> Breaks<'s, 'd> {
             if w == from {
                 return None;
             }
-            let s = self.sides[w as usize];
-            name.and_then(|n| names[w as usize].get(n))
+            let s = self.sides[w];
+            name.and_then(|n| names[w].get(n))
                 .map(|e| lines_of(s.src, e))
         });
         own.iter()
@@ -427,7 +427,7 @@ impl<'s, 'd> Breaks<'s, 'd> {
                     if w == from {
                         return Some(*mine);
                     }
-                    all[w as usize]
+                    all[w]
                         .as_ref()?
                         .iter()
                         .find(|(i, _)| i == id)
@@ -540,11 +540,11 @@ fn flow_variant(
     });
     // The separator and the ending of the entry's line, each by the rule.
     let follows = |from: Which, entry: &Entry| {
-        let own = follower(sides[from as usize], entry);
-        let name = entry.name(sides[from as usize].src);
+        let own = follower(sides[from], entry);
+        let name = entry.name(sides[from].src);
         let [o, a, b] = [Which::Base, Which::Current, Which::Other].map(|w| {
-            let e = names[w as usize].as_ref()?.get(name?)?;
-            Some(follower(sides[w as usize], e))
+            let e = names[w].as_ref()?.get(name?)?;
+            Some(follower(sides[w], e))
         });
         let (Some(a), Some(b)) = (a, b) else {
             return own;
@@ -715,7 +715,7 @@ pub fn entry_text(
     entry: &Entry,
     tokens: &[(usize, Token<'_>)],
 ) -> String {
-    let side = sides[from as usize];
+    let side = sides[from];
     if side.which == target.which {
         // Its own entry: only the spliced scalars change, line endings too.
         return spliced(
@@ -770,7 +770,7 @@ fn spliced(
 }
 
 fn token_text(sides: [&Side<'_>; 3], t: &Token<'_>, flow: bool) -> String {
-    let src = sides[t.from as usize].src;
+    let src = sides[t.from].src;
     let (raw, value) = (&src[t.field.value_span()], t.field.value(src));
     if flow && t.field.plain() && !plain_safe(value, true) {
         scalar_token(value, None, true)

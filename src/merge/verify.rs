@@ -64,7 +64,7 @@ pub fn structured(
     }
     let read_text;
     let around = match around {
-        Around::Side(side) => inputs[*side as usize]
+        Around::Side(side) => inputs[*side]
             .as_ref()
             .map_err(|e| format!("the {side} input does not read as kustomize reads it ({e})"))?,
         Around::Text(text) => {
@@ -508,12 +508,12 @@ pub fn planned<'a>(
                 entry,
                 tokens,
             } => {
-                let src = srcs[*carrier as usize];
+                let src = srcs[*carrier];
                 let fields = entry.fields.iter().enumerate().map(|(i, f)| {
                     let (vsrc, vf) = tokens
                         .iter()
                         .find(|(j, _)| *j == i)
-                        .map_or((src, f), |(_, t)| (srcs[t.from as usize], t.field));
+                        .map_or((src, f), |(_, t)| (srcs[t.from], t.field));
                     (f.key(src).into(), scalar(vf.value(vsrc).into(), vf.plain()))
                 });
                 Ok(fields.collect())
