@@ -411,7 +411,36 @@ fn structured<'a>(
         Pick::Conflict => None,
     };
     let merged_rest = merged.clone();
+    let (merged, keyed_conflicts, plans) = keyed_lists(&docs, merged, opts, &markers)?;
+    conflicts += keyed_conflicts;
+    let promised = if conflicts == 0 {
+        Some(promise(&docs, &plans, around_side, merged_rest)?)
+    } else {
+        None
+    };
+    Ok((
+        Outcome {
+            bytes: merged.into_bytes(),
+            conflicts,
+            fallback: None,
+        },
+        promised,
+    ))
+}
+
+/// Each keyed list's plan, by key (`None` where the result has no such list).
+type Plans<'d> = Vec<(&'static str, Option<keyed::Plan<'d>>)>;
+
+/// The keyed lists (`images:`, `replicas:`) merged by name, each put in its
+/// placeholder's place in `merged`; with their conflicts and plans.
+fn keyed_lists<'d>(
+    docs: &'d [Document<'d>; 3],
+    mut merged: String,
+    opts: &Options,
+    markers: &dyn Fn() -> Markers,
+) -> Result<(String, usize, Plans<'d>), Fallback> {
     let mut plans = Vec::new();
+    let mut conflicts = 0;
     let mut style: Option<(ConflictStyle, Markers)> = None;
     for schema in LISTS {
         let mut which = [Which::Base, Which::Current, Which::Other].into_iter();
@@ -465,43 +494,43 @@ fn structured<'a>(
         conflicts += plan.conflicts;
         plans.push((schema.key, present.then_some(plan)));
     }
-    let promised = if conflicts == 0 {
-        let srcs = docs.each_ref().map(|d| d.src);
-        let lists = plans
-            .iter()
-            .map(|(key, plan)| {
-                let value = match plan {
-                    Some(plan) => verify::planned(key, plan, srcs).map_err(Fallback)?,
-                    None => None,
-                };
-                Ok((*key, value))
-            })
-            .collect::<Result<Vec<_>, Fallback>>()?;
-        let around = match around_side {
-            Some(side) => verify::Around::Side(side),
-            None => {
-                let mut rest = merged_rest;
-                for schema in LISTS {
-                    let tok = placeholder(schema.key);
-                    while rest.contains(&tok) {
-                        rest = without_line(&rest, &tok);
-                    }
+    Ok((merged, conflicts, plans))
+}
+
+/// What a clean merge promises: each keyed list's meaning as planned, and
+/// what the text around the lists means (`around_side`'s reading, or the
+/// merged text around them, `merged_rest`, read on its own).
+fn promise<'a>(
+    docs: &[Document<'a>; 3],
+    plans: &Plans<'_>,
+    around_side: Option<Which>,
+    merged_rest: String,
+) -> Result<Promise<'a>, Fallback> {
+    let srcs = docs.each_ref().map(|d| d.src);
+    let lists = plans
+        .iter()
+        .map(|(key, plan)| {
+            let value = match plan {
+                Some(plan) => verify::planned(key, plan, srcs).map_err(Fallback)?,
+                None => None,
+            };
+            Ok((*key, value))
+        })
+        .collect::<Result<Vec<_>, Fallback>>()?;
+    let around = match around_side {
+        Some(side) => verify::Around::Side(side),
+        None => {
+            let mut rest = merged_rest;
+            for schema in LISTS {
+                let tok = placeholder(schema.key);
+                while rest.contains(&tok) {
+                    rest = without_line(&rest, &tok);
                 }
-                verify::Around::Text(rest)
             }
-        };
-        Some(Promise { lists, around })
-    } else {
-        None
+            verify::Around::Text(rest)
+        }
     };
-    Ok((
-        Outcome {
-            bytes: merged.into_bytes(),
-            conflicts,
-            fallback: None,
-        },
-        promised,
-    ))
+    Ok(Promise { lists, around })
 }
 
 /// What a clean structured merge promises, for [`verify::structured`].
