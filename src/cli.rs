@@ -150,12 +150,30 @@ pub struct ResolveArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Arguments of `set-image`.
+/// What `set-image` and `set-replicas` share: the file, and whether the
+/// edit is committed, only shown, or reported as JSON.
 #[derive(Debug, Args)]
-pub struct SetImageArgs {
+pub struct EditArgs {
     /// The kustomization file, or a directory holding one (default: the current directory).
     #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
     pub file: Option<PathBuf>,
+    /// Commit the change, recording the edit as a trailer that `push` can reapply.
+    #[arg(long)]
+    pub commit: bool,
+    /// The commit message (with --commit).
+    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
+    pub message: Option<String>,
+    /// Print the unified diff the edit would make on stdout, and change nothing.
+    #[arg(long, conflicts_with = "commit")]
+    pub dry_run: bool,
+    /// Print one JSON object describing the outcome on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `set-image`.
+#[derive(Debug, Args)]
+pub struct SetImageArgs {
     /// Skip an image whose file already holds a newer version (exit 0, prints `skipped: ...`).
     #[arg(long)]
     pub no_downgrade: bool,
@@ -165,18 +183,9 @@ pub struct SetImageArgs {
     /// Compare-and-set: refuse (exit 3) unless the current tag equals TAG.
     #[arg(long, value_name = "TAG")]
     pub expect: Option<String>,
-    /// Commit the change, recording the edit as a trailer that `push` can reapply.
-    #[arg(long)]
-    pub commit: bool,
-    /// The commit message (with --commit).
-    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
-    pub message: Option<String>,
-    /// Print the unified diff the edit would make on stdout, and change nothing.
-    #[arg(long, conflicts_with = "commit")]
-    pub dry_run: bool,
-    /// Print one JSON object describing the outcome on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Where the edit goes and what becomes of it.
+    #[command(flatten)]
+    pub edit: EditArgs,
     /// Images in kustomize's grammar: name=newName:tag@digest, name:tag, name@digest, `*` keeps a field.
     #[arg(required = true, value_name = "ARG")]
     pub images: Vec<String>,
@@ -185,21 +194,9 @@ pub struct SetImageArgs {
 /// Arguments of `set-replicas`.
 #[derive(Debug, Args)]
 pub struct SetReplicasArgs {
-    /// The kustomization file, or a directory holding one (default: the current directory).
-    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
-    pub file: Option<PathBuf>,
-    /// Commit the change, recording the edit as a trailer that `push` can reapply.
-    #[arg(long)]
-    pub commit: bool,
-    /// The commit message (with --commit).
-    #[arg(short = 'm', long, value_name = "MSG", requires = "commit")]
-    pub message: Option<String>,
-    /// Print the unified diff the edit would make on stdout, and change nothing.
-    #[arg(long, conflicts_with = "commit")]
-    pub dry_run: bool,
-    /// Print one JSON object describing the outcome on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// Where the edit goes and what becomes of it.
+    #[command(flatten)]
+    pub edit: EditArgs,
     /// Replica counts as NAME=COUNT.
     #[arg(required = true, value_name = "NAME=COUNT")]
     pub replicas: Vec<String>,

@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::cli::SetImageArgs;
+use crate::cli::{EditArgs, SetImageArgs};
 use crate::edit::{Outcome, Request, Rewritten};
 use crate::exit;
 use crate::git::Git;
@@ -59,14 +59,7 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
         expect: args.expect.clone(),
         no_downgrade: args.no_downgrade,
     };
-    request.run(&RunOptions {
-        file: args.file.as_deref(),
-        raw_args: &args.images,
-        commit: args.commit,
-        message: args.message.as_deref(),
-        dry_run: args.dry_run,
-        json: args.json,
-    })
+    request.run(&RunOptions::new(&args.edit, &args.images))
 }
 
 /// How [`Request::run`] is asked to run: the command line, less the values.
@@ -83,6 +76,20 @@ pub(crate) struct RunOptions<'a> {
     pub dry_run: bool,
     /// `--json`: one JSON object on stdout.
     pub json: bool,
+}
+
+impl<'a> RunOptions<'a> {
+    /// The options `args` give, for the edit `raw_args` asks for.
+    pub(crate) fn new(args: &'a EditArgs, raw_args: &'a [String]) -> Self {
+        Self {
+            file: args.file.as_deref(),
+            raw_args,
+            commit: args.commit,
+            message: args.message.as_deref(),
+            dry_run: args.dry_run,
+            json: args.json,
+        }
+    }
 }
 
 /// What `set-image --json` and `set-replicas --json` print: the same keys

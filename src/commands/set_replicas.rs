@@ -14,12 +14,5 @@ pub fn run(args: &SetReplicasArgs) -> anyhow::Result<u8> {
         image_arg::validate_replica(arg)?;
     }
     let request = Request::Replicas(image_arg::parse_replicas(&args.replicas)?);
-    request.run(&RunOptions {
-        file: args.file.as_deref(),
-        raw_args: &args.replicas,
-        commit: args.commit,
-        message: args.message.as_deref(),
-        dry_run: args.dry_run,
-        json: args.json,
-    })
+    request.run(&RunOptions::new(&args.edit, &args.replicas))
 }

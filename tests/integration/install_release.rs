@@ -91,6 +91,13 @@ impl Drop for Server {
 }
 
 /// Runs `install.sh ARGS` with the sandbox's fresh HOME and global config.
+/// `install.sh --version VERSION --base-url URL --prefix PREFIX`.
+fn install_into(sb: &Sandbox, version: &str, url: &str, prefix: &Path) -> Output {
+    let prefix = prefix.to_str().unwrap();
+    let args = ["--version", version, "--base-url", url, "--prefix", prefix];
+    install_sh(sb, &args, None)
+}
+
 fn install_sh(sb: &Sandbox, args: &[&str], path_prepend: Option<&Path>) -> Output {
     let mut cmd = Command::new("sh");
     hermetic(&mut cmd, &sb.home());
@@ -118,18 +125,7 @@ fn installs_a_release_binary_after_checking_its_sha256() {
     release(&sb.path().join("releases"));
     let server = Server::serve(&sb.path().join("releases"));
     let prefix = sb.path().join("prefix");
-    let out = install_sh(
-        &sb,
-        &[
-            "--version",
-            VERSION,
-            "--base-url",
-            &server.url,
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = install_into(&sb, VERSION, &server.url, &prefix);
     assert!(out.status.success(), "{}", stderr(&out));
     let installed = prefix.join("bin/kustomerge");
     assert_eq!(
@@ -178,18 +174,7 @@ fn a_checksum_mismatch_is_refused_and_installs_nothing() {
     std::fs::write(&asset, bytes).unwrap();
     let server = Server::serve(&sb.path().join("releases"));
     let prefix = sb.path().join("prefix");
-    let out = install_sh(
-        &sb,
-        &[
-            "--version",
-            VERSION,
-            "--base-url",
-            &server.url,
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = install_into(&sb, VERSION, &server.url, &prefix);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -204,18 +189,7 @@ fn a_checksum_mismatch_is_refused_and_installs_nothing() {
 
     // A version that was never released (no SHA256SUMS) is refused too,
     // rather than installed unverified.
-    let out = install_sh(
-        &sb,
-        &[
-            "--version",
-            "9.9.9",
-            "--base-url",
-            &server.url,
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = install_into(&sb, "9.9.9", &server.url, &prefix);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("SHA256SUMS"), "{}", stderr(&out));
     assert!(!prefix.join("bin/kustomerge").exists());
