@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use granit_parser::{Event, ScalarStyle, StructureStyle};
 
-use super::locate::{Walker, is_null, line_end, line_start, next_line, offset, verbatim};
+use super::parser::{Walker, is_null, line_end, line_start, next_line, offset, verbatim};
 use super::schema::{ITEM_LISTS, ItemShape, ItemsSchema};
 use super::{Error, ErrorKind};
 use crate::yaml11::{self, Plain};

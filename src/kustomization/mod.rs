@@ -11,7 +11,7 @@
 //! and the callers take their safe path: `merge` falls back to git's line
 //! merge, `check` reports it, the setters refuse.
 
-mod locate;
+mod parser;
 mod scanner;
 
 pub mod edit;
@@ -23,7 +23,7 @@ pub mod setter;
 use std::marker::PhantomData;
 use std::ops::Range;
 
-pub use locate::{Error, ErrorKind};
+pub use parser::{Error, ErrorKind};
 
 /// Line ending convention of a file, detected from its first line break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,7 +312,7 @@ impl<'a> Entry<'a> {
 impl<'a> Document<'a> {
     /// Locates the top-level keys and keyed lists of `src`.
     pub fn parse(src: &'a str) -> Result<Self, Error> {
-        locate::locate(src)
+        parser::locate(src)
     }
 
     /// The file with each keyed list's region replaced by its
@@ -346,7 +346,7 @@ impl<'a> Document<'a> {
     pub fn scan_lists(src: &'a str) -> Scanned<'a> {
         match scanner::scan(src) {
             Some((doc, vouched)) => Scanned::ByLines { doc, vouched },
-            None => Scanned::Full(locate::locate(src)),
+            None => Scanned::Full(parser::locate(src)),
         }
     }
 }
@@ -382,13 +382,13 @@ impl<'a> Scanned<'a> {
         if valid.contains(&stub) {
             return Ok(doc);
         }
-        match locate::locate(&stub) {
+        match parser::locate(&stub) {
             Ok(_) => {
                 valid.push(stub);
                 Ok(doc)
             }
             // The full parse of the original says what is wrong, and where.
-            Err(_) => locate::locate(doc.src),
+            Err(_) => parser::locate(doc.src),
         }
     }
 }

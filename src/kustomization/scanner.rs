@@ -20,7 +20,7 @@
 
 use std::ops::Range;
 
-use super::locate::next_line;
+use super::parser::next_line;
 use super::schema::ListSchema;
 use super::{Document, Entry, Eol, Field, Fields, KeyedList, MAX_LEN, Style};
 
@@ -503,7 +503,7 @@ fn scalar(v: &str) -> Option<(usize, bool)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::locate;
+    use super::super::parser;
 
     /// The UTF-8 files of the corpus the repo carries.
     fn corpus() -> Vec<String> {
@@ -523,12 +523,12 @@ mod tests {
         for src in &corpus() {
             total += 1;
             let Some((fast, _)) =
-                super::scan(src).filter(|(d, _)| locate::locate(&d.without_lists()).is_ok())
+                super::scan(src).filter(|(d, _)| parser::locate(&d.without_lists()).is_ok())
             else {
                 continue;
             };
             accepted += 1;
-            let full = locate::locate(src).expect("the scanner accepted a file the parser rejects");
+            let full = parser::locate(src).expect("the scanner accepted a file the parser rejects");
             let vouched = crate::kustomization::Document::scan_lists(src).validate(&mut Vec::new());
             assert!(vouched.is_ok(), "{src}");
             assert_eq!(
@@ -614,7 +614,7 @@ mod tests {
                     let merge = crate::kustomization::Document::scan_lists(&src)
                         .validate(&mut Vec::new())
                         .is_ok();
-                    assert_eq!(merge, locate::locate(&src).is_ok(), "{src:?}");
+                    assert_eq!(merge, parser::locate(&src).is_ok(), "{src:?}");
                 }
             }
         }

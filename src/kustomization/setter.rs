@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::edit::{is_yaml11_non_string, needs_escapes, scalar_token, splice};
-use super::locate::{line_end, line_start};
+use super::parser::{line_end, line_start};
 use super::schema::ListSchema;
 use super::{Document, Entry, Error, ErrorKind, Field, KeyedList, Style};
 
