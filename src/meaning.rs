@@ -52,8 +52,8 @@ pub enum Value<'a> {
     /// name order (a map's allocation per entry was most of a large list's
     /// memory).
     Entry(Vec<(&'static str, Self)>),
-    /// A field the check only compares whole (all but the keyed lists and
-    /// the lists of strings), kept as a 128-bit digest of its value: a
+    /// A field the check only compares whole (all but the lists it holds to
+    /// the three-way rule item by item), kept as a 128-bit digest of its value: a
     /// kustomization's other fields can be large, and three inputs and a
     /// result are held at once.
     Digest(u128),
@@ -175,7 +175,7 @@ enum Shape {
 /// file are bounded by its size.
 const MAX_ALIASED: usize = 10_000;
 
-/// The longest list of strings the check holds to the three-way rule item
+/// The longest list or map the check holds to the three-way rule item
 /// by item (real kustomizations list a few hundred at most).
 const MAX_ITEMS_KEPT: usize = 10_000;
 

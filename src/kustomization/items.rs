@@ -14,12 +14,14 @@ use std::ops::Range;
 
 use granit_parser::{Event, ScalarStyle, StructureStyle};
 
-use super::parser::{Walker, is_null, line_end, line_start, next_line, offset, verbatim};
+use super::Error;
+use super::parser::{
+    Walker, expect_stream_start, is_null, line_end, line_start, next_line, offset, verbatim,
+};
 use super::schema::{ITEM_LISTS, ItemShape, ItemsSchema};
-use super::{Error, ErrorKind};
 use crate::yaml11::{self, Plain};
 
-/// One list of strings as written in a file.
+/// One list merged item by item, as written in a file.
 #[derive(Debug, Clone)]
 pub struct ItemList<'a> {
     /// What the list is.
@@ -49,12 +51,19 @@ pub struct Item<'a> {
     pub id: Cow<'a, str>,
 }
 
-/// A top-level list of strings: its key, and the list when the model covers
-/// how it is written (`None`: present, but git's line merge handles it).
+impl Item<'_> {
+    /// Where [`Item::value`] starts in `src`, the text the item was read from.
+    pub fn value_start(&self, src: &str) -> usize {
+        self.value.as_ptr() as usize - src.as_ptr() as usize
+    }
+}
+
+/// A list's key, and the list when the model covers how it is written
+/// (`None`: present, but git's line merge handles it).
 pub type Located<'a> = (&'static str, Option<ItemList<'a>>);
 
-/// Locates every top-level list of strings in `src`, in source order. A key
-/// written twice is unmodelled, in both places.
+/// Locates every top-level list of [`ITEM_LISTS`] in `src`, in source
+/// order. A key written twice is unmodelled, in both places.
 pub fn item_lists(src: &str) -> Result<Vec<Located<'_>>, Error> {
     item_lists_in(src, &ITEM_LISTS)
 }
@@ -66,25 +75,16 @@ pub fn item_lists_in<'a>(
     table: &'static [ItemsSchema],
 ) -> Result<Vec<Located<'a>>, Error> {
     let mut w = Walker::new(src);
-    for expected in ["stream", "document"] {
-        match w.next()? {
-            (Event::StreamStart | Event::DocumentStart(..), _) => {}
-            (_, span) => {
-                return Err(Error::new(
-                    span.start.line(),
-                    span.start.col() + 1,
-                    format!("no YAML {expected} start"),
-                    "fix the YAML",
-                )
-                .kind(ErrorKind::Syntax));
-            }
-        }
-    }
+    expect_stream_start(&mut w)?;
     let mut out: Vec<Located<'_>> = Vec::new();
-    if !matches!(
-        w.next()?.0,
-        Event::MappingStart(StructureStyle::Block, 0, None)
-    ) {
+    // An empty stream, or a document that isn't a block mapping, holds no
+    // lists to model.
+    if !matches!(w.next()?.0, Event::DocumentStart(..))
+        || !matches!(
+            w.next()?.0,
+            Event::MappingStart(StructureStyle::Block, 0, None)
+        )
+    {
         return Ok(out);
     }
     loop {

@@ -174,7 +174,7 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
     }
 }
 
-fn expect_stream_start(w: &mut Walker<'_>) -> Result<(), Error> {
+pub(super) fn expect_stream_start(w: &mut Walker<'_>) -> Result<(), Error> {
     match w.next()? {
         (Event::StreamStart, _) => Ok(()),
         (_, span) => Err(Error::at(span, "unexpected YAML event", UNSUPPORTED)),

@@ -1,5 +1,6 @@
 //! The keyed lists kustomerge understands, and how their fields group into
-//! facets that merge as one unit; the lists of strings merged item by item.
+//! facets that merge as one unit; the other lists, merged item by item, and
+//! what identifies their items.
 
 use std::borrow::Cow;
 
@@ -108,7 +109,7 @@ impl ListSchema {
     }
 }
 
-/// How the order of a list of strings counts to kustomize.
+/// How the order of a list merged item by item counts to kustomize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     /// Order doesn't change the build (`resources:` shows only under

@@ -47,7 +47,7 @@ use crate::version::SameImagePolicy;
 type Merged = Result<(String, usize), Fallback>;
 
 /// Merges the three `rests` (the texts around the keyed lists), each list of
-/// strings item by item and the text around those with `line_merge`.
+/// [`ITEM_LISTS`] item by item and the text around those with `line_merge`.
 /// `conflicts_as` says how a conflict is written; it is asked only when one
 /// is.
 pub fn merge(
@@ -183,7 +183,7 @@ enum Out {
 }
 
 /// The merged region of one list and its number of conflicts; `None` when
-/// the model can't plan it (then git merges the whole text).
+/// the model can't plan it (then git merges that list on its own).
 fn list(
     sides: &[ItemList<'_>; 3],
     srcs: [&str; 3],
@@ -239,35 +239,33 @@ fn list(
             after = Some(at);
             continue;
         }
+        // Past the leader's own additions after the predecessor (not past
+        // an addition both sides made, which comes later on this side), or
+        // up to the first that sorts after `id`.
+        let from = after.map_or(0, |p| p + 1);
+        let past = |stop: &dyn Fn(&str) -> bool| {
+            from + out[from..]
+                .iter()
+                .take_while(|(x, _, by_follower)| {
+                    !by_follower
+                        && !views[0].ids.contains_key(x)
+                        && !fv.ids.contains_key(x)
+                        && !stop(x)
+                })
+                .count()
+        };
         let Some(o) = decide(&id) else {
             // Removed by the leader: what the leader added in its place
             // took its place (a rename), so what follows it here follows
             // that.
-            let mut at = after.map_or(0, |p| p + 1);
-            while let Some((x, _, false)) = out.get(at)
-                && !views[0].ids.contains_key(x)
-                && !fv.ids.contains_key(x)
-            {
-                at += 1;
-            }
-            after = at.checked_sub(1).or(after);
+            after = past(&|_| false).checked_sub(1).or(after);
             continue;
         };
         // After its predecessor, and after the leader's own additions there
         // (among them in order, where the base list is sorted: a person
-        // adding to a sorted list keeps it sorted), but before an addition
-        // both sides made, which comes later on this side.
-        let mut at = after.map_or(0, |p| p + 1);
-        let mut shared = false;
-        while let Some((x, _, false)) = out.get(at)
-            && !views[0].ids.contains_key(x)
-            && !fv.ids.contains_key(x)
-            && !(sorted && *x > id)
-        {
-            at += 1;
-            shared = true;
-        }
-        if shared && schema.order == Order::Sequence {
+        // adding to a sorted list keeps it sorted).
+        let at = past(&|x| sorted && *x > *id);
+        if at > from && schema.order == Order::Sequence {
             return None;
         }
         out.insert(at, (id, o, true));
@@ -337,8 +335,7 @@ fn within(
     for (w, text) in undashed.iter_mut().enumerate() {
         let (v, i) = (views[w], idx[w]?);
         let item = &v.list.items[i];
-        let at =
-            item.value.as_ptr() as usize - v.src.as_ptr() as usize - item.span.start + dash_col;
+        let at = item.value_start(v.src) - item.span.start + dash_col;
         *text = v.text(i).to_owned();
         (text.as_bytes().get(at) == Some(&b'-')).then(|| text.replace_range(at..=at, " "))?;
     }
@@ -379,7 +376,7 @@ fn newest(views: [&View<'_>; 3], idx: [Option<usize>; 3], policy: SameImagePolic
     let item = |w: usize, i: usize| {
         let v = views[w];
         let it = &v.list.items[i];
-        let at = it.value.as_ptr() as usize - v.src.as_ptr() as usize;
+        let at = it.value_start(v.src);
         let around = (
             &v.src[it.span.start..at],
             &v.src[at + it.value.len()..it.span.end],

@@ -12,6 +12,8 @@
 //!    `images:`/`replicas:` entry by `name` and per facet (the version unit
 //!    `newTag`+`digest`+`tagSuffix` is one), the result holds the side that
 //!    changed, and nothing both sides changed differently comes out clean.
+//!    The other lists (`resources:`, `patches:`, generators, `commonLabels:`)
+//!    are held to it per item, by identity, with their order rules.
 //!    This is what catches a merge whose plan was wrong, not just its
 //!    rendering: a tag bump next to a `Digest:` spelled with a capital, a
 //!    "list" that was really the inside of a quoted string, two `images:` keys.
@@ -118,7 +120,9 @@ fn three_way(
         let [vo, va, vb, vr] = [o, a, b, got].map(|k| k.fields.get(key));
         if let Some(schema) = LISTS.into_iter().find(|s| s.key == key) {
             keyed(schema, [vo, va, vb], vr, policy)?;
-        } else if let Some(schema) = ItemsSchema::for_key(key) {
+        } else if let Some(schema) =
+            ItemsSchema::for_key(key).filter(|s| s.shape != ItemShape::Scalar)
+        {
             items(schema, [vo, va, vb], vr, policy)?;
         } else {
             whole(&format!("`{key}`"), [vo, va, vb], &vr)?;
@@ -222,8 +226,9 @@ fn keyed(
     Ok(())
 }
 
-/// A list of strings, by identity (a remote base's URL without its pin):
-/// the three-way rule per item; no identity twice where no input had it
+/// A list of [`ItemsSchema`], by identity (a remote base's URL without its
+/// pin, an entry's identifying fields, a pair's key): the three-way rule per
+/// item; no identity twice where no input had it
 /// twice (kustomize rejects a duplicate resource); the order of the side
 /// that reordered (or the current side's), with the other side's additions
 /// after their predecessor there; and, for lists applied in order, no place

@@ -87,7 +87,7 @@ impl Ctx<'_> {
     fn rename(&self, i: usize, value: &str) -> Edit {
         let item = &self.list.items[i];
         let v = item.value;
-        let at = v.as_ptr() as usize - self.src.as_ptr() as usize;
+        let at = item.value_start(self.src);
         match self.list.schema.shape {
             ItemShape::Strings | ItemShape::Assignments => {
                 vec![(at..at + v.len(), value.to_owned())]
