@@ -22,9 +22,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::git::{Git, Unmerged};
+use crate::merge::markers::conflict_keys;
 use crate::merge::markers::{self, Conflicted};
 use crate::merge::{self, Markers, Options, Outcome};
-use crate::push::integrate::conflict_keys;
 use crate::version::SameImagePolicy;
 
 /// What became of one file.

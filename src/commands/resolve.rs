@@ -12,7 +12,7 @@ use crate::cli::ResolveArgs;
 use crate::exit;
 use crate::fs::write_atomically;
 use crate::git::{Git, Unmerged};
-use crate::kustomization::FILE_NAMES;
+use crate::kustomization::{self, FILE_NAMES};
 use crate::resolve::{self, Resolution};
 
 /// How one file ended, worst last (the exit code is the worst one's).
@@ -36,10 +36,7 @@ pub fn run(args: &ResolveArgs) -> anyhow::Result<u8> {
         let found: Vec<_> = git
             .unmerged(&[])?
             .into_iter()
-            .filter(|u| {
-                let name = u.path.rsplit('/').next().unwrap_or(&u.path);
-                FILE_NAMES.contains(&name)
-            })
+            .filter(|u| kustomization::is_file_name(&u.path))
             .map(|u| (PathBuf::from(&u.path), Some(u)))
             .collect();
         if found.is_empty() {

@@ -428,3 +428,8 @@ pub fn placeholder(key: &str) -> String {
 
 /// The kustomization file names kustomize recognises, in its lookup order.
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether the last `/`-separated part of `path` is one of [`FILE_NAMES`].
+pub fn is_file_name(path: &str) -> bool {
+    FILE_NAMES.contains(&path.rsplit('/').next().unwrap_or(path))
+}

@@ -210,7 +210,8 @@ pub fn check_paths(paths: &[PathBuf], fix: bool) -> anyhow::Result<Report> {
 
 fn is_kustomization_name(path: &Path) -> bool {
     path.file_name()
-        .is_some_and(|n| FILE_NAMES.iter().any(|f| n == *f))
+        .and_then(|n| n.to_str())
+        .is_some_and(kustomization::is_file_name)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

@@ -259,9 +259,67 @@ impl Conflicted<'_> {
     }
 }
 
+/// The keys a file's conflict regions cover: top-level keys written inside a
+/// region, and `list[name]` for entries of keyed lists (named inside the
+/// region, or the entry the region sits in).
+pub fn conflict_keys(text: &str) -> Vec<String> {
+    let size = marker_size(text.as_bytes()).unwrap_or(MIN_SIZE);
+    let is = |line: &str, c: u8| marker(line.as_bytes(), size).is_some_and(|(m, _)| m == c);
+    let mut keys: Vec<String> = Vec::new();
+    let (mut top, mut name) = (String::new(), String::new());
+    let mut region: Option<bool> = None; // Some(named inside) while in a region
+    for line in text.lines() {
+        if is(line, b'<') {
+            region = Some(false);
+            continue;
+        }
+        if is(line, b'>') {
+            if region == Some(false) && !name.is_empty() && !top.is_empty() {
+                push_unique(&mut keys, format!("{top}[{name}]"));
+            }
+            region = None;
+            continue;
+        }
+        if is(line, b'=') || is(line, b'|') {
+            continue;
+        }
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if line.len() == body.len() && !body.starts_with('-') {
+            if let Some((key, _)) = body.split_once(':') {
+                top = key.trim().to_owned();
+                name.clear();
+                if region.is_some() {
+                    push_unique(&mut keys, top.clone());
+                    region = Some(true);
+                }
+            }
+            continue;
+        }
+        let item = body.trim_start_matches('-').trim_start();
+        if let Some(value) = item.strip_prefix("name:") {
+            let value = value.split(" #").next().unwrap_or_default();
+            name = value.trim().trim_matches(['"', '\'']).to_owned();
+            if region.is_some() {
+                push_unique(&mut keys, format!("{top}[{name}]"));
+                region = Some(true);
+            }
+        }
+    }
+    keys
+}
+
+fn push_unique(keys: &mut Vec<String>, key: String) {
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Labels, parse};
+    use super::{Labels, conflict_keys, parse};
 
     /// The (base, current, other) a text gives back, as text.
     fn sides(text: &[u8]) -> [String; 3] {
@@ -328,5 +386,54 @@ mod tests {
             err(b"<<<<<<< a\n=======\n>>>>>>>\n>>>>>>> b\n"),
             "line 4: `>>>>>>>` outside a conflict"
         );
+    }
+
+    #[test]
+    fn conflict_keys_name_top_level_keys_and_entries() {
+        let text = "\
+namespace: shop
+<<<<<<< HEAD
+namePrefix: a-
+=======
+namePrefix: b-
+>>>>>>> 1234 (rename)
+images:
+  - name: api
+<<<<<<< HEAD
+    newTag: 1.2.0
+=======
+    newTag: 1.3.0
+>>>>>>> 1234 (bump api)
+  - name: web
+    newTag: 2.0.0
+<<<<<<< HEAD
+  - name: \"worker\"  # added here
+    newTag: 1.0.0
+=======
+  - name: cron
+    newTag: 1.0.0
+>>>>>>> 1234 (add cron)
+";
+        assert_eq!(
+            conflict_keys(text),
+            [
+                "namePrefix",
+                "images[api]",
+                "images[worker]",
+                "images[cron]"
+            ]
+        );
+    }
+
+    #[test]
+    fn conflict_keys_on_a_flow_list_name_the_list() {
+        let text = "<<<<<<< HEAD\nimages: [{name: a, newTag: \"1\"}]\n=======\nimages: [{name: a, newTag: \"2\"}]\n>>>>>>> x\n";
+        assert_eq!(conflict_keys(text), ["images"]);
+    }
+
+    #[test]
+    fn conflict_keys_read_markers_at_the_files_own_size() {
+        let text = "a: 1\n<<<<<<< not a marker here\nb: 2\n<<<<<<<<< ours\nc: 3\n=========\nc: 4\n>>>>>>>>> theirs\n";
+        assert_eq!(conflict_keys(text), ["c"]);
     }
 }

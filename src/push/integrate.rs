@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::edit::{Reapplied, reapply};
 use crate::git::Git;
+use crate::merge::markers::conflict_keys;
 use crate::trailer::{self, Edit};
 
 /// One local commit not yet on the remote branch.
@@ -752,62 +753,6 @@ fn rebase_in_progress(git: &Git) -> anyhow::Result<bool> {
     Ok(false)
 }
 
-/// The keys a file's conflict regions cover: top-level keys written inside a
-/// region, and `list[name]` for entries of keyed lists (named inside the
-/// region, or the entry the region sits in).
-pub fn conflict_keys(text: &str) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let (mut top, mut name) = (String::new(), String::new());
-    let mut region: Option<bool> = None; // Some(named inside) while in a region
-    for line in text.lines() {
-        if line.starts_with("<<<<<<<") {
-            region = Some(false);
-            continue;
-        }
-        if line.starts_with(">>>>>>>") {
-            if region == Some(false) && !name.is_empty() && !top.is_empty() {
-                push_unique(&mut keys, format!("{top}[{name}]"));
-            }
-            region = None;
-            continue;
-        }
-        if line.starts_with("=======") || line.starts_with("|||||||") {
-            continue;
-        }
-        let body = line.trim_start();
-        if body.is_empty() || body.starts_with('#') {
-            continue;
-        }
-        if line.len() == body.len() && !body.starts_with('-') {
-            if let Some((key, _)) = body.split_once(':') {
-                top = key.trim().to_owned();
-                name.clear();
-                if region.is_some() {
-                    push_unique(&mut keys, top.clone());
-                    region = Some(true);
-                }
-            }
-            continue;
-        }
-        let item = body.trim_start_matches('-').trim_start();
-        if let Some(value) = item.strip_prefix("name:") {
-            let value = value.split(" #").next().unwrap_or_default();
-            name = value.trim().trim_matches(['"', '\'']).to_owned();
-            if region.is_some() {
-                push_unique(&mut keys, format!("{top}[{name}]"));
-                region = Some(true);
-            }
-        }
-    }
-    keys
-}
-
-fn push_unique(keys: &mut Vec<String>, key: String) {
-    if !keys.contains(&key) {
-        keys.push(key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -826,48 +771,5 @@ mod tests {
             edit("my dir/kustomization.yaml app:1").path(),
             "my dir/kustomization.yaml"
         );
-    }
-
-    #[test]
-    fn conflict_keys_name_top_level_keys_and_entries() {
-        let text = "\
-namespace: shop
-<<<<<<< HEAD
-namePrefix: a-
-=======
-namePrefix: b-
->>>>>>> 1234 (rename)
-images:
-  - name: api
-<<<<<<< HEAD
-    newTag: 1.2.0
-=======
-    newTag: 1.3.0
->>>>>>> 1234 (bump api)
-  - name: web
-    newTag: 2.0.0
-<<<<<<< HEAD
-  - name: \"worker\"  # added here
-    newTag: 1.0.0
-=======
-  - name: cron
-    newTag: 1.0.0
->>>>>>> 1234 (add cron)
-";
-        assert_eq!(
-            conflict_keys(text),
-            [
-                "namePrefix",
-                "images[api]",
-                "images[worker]",
-                "images[cron]"
-            ]
-        );
-    }
-
-    #[test]
-    fn conflict_keys_on_a_flow_list_name_the_list() {
-        let text = "<<<<<<< HEAD\nimages: [{name: a, newTag: \"1\"}]\n=======\nimages: [{name: a, newTag: \"2\"}]\n>>>>>>> x\n";
-        assert_eq!(conflict_keys(text), ["images"]);
     }
 }

@@ -21,7 +21,7 @@ use crate::driver::{
     DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered, shell_quote, shell_words,
 };
 use crate::git::Git;
-use crate::kustomization::FILE_NAMES;
+use crate::kustomization;
 use crate::version::SameImagePolicy;
 
 /// The oldest git the driver is tested with.
@@ -298,7 +298,7 @@ fn attributes(git: &Git) -> anyhow::Result<Vec<Check>> {
     let listing = git.run(["ls-files", "-z"])?;
     let files: Vec<&str> = listing
         .split('\0')
-        .filter(|path| FILE_NAMES.contains(&path.rsplit('/').next().unwrap_or(path)))
+        .filter(|path| kustomization::is_file_name(path))
         .collect();
     if files.is_empty() {
         return Ok(vec![Check::ok(
