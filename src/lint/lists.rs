@@ -286,19 +286,19 @@ fn generators(file: &str, list: &str, kind: &str, node: &Node<'_>, report: &mut 
             );
         }
         let mut keys = HashMap::new();
-        let literals = seq(get(entry, "literals"))
-            .iter()
-            .filter_map(|n| Some((n, string(n)?.split_once('=')?.0)));
-        let files = seq(get(entry, "files")).iter().filter_map(|n| {
-            let source = string(n)?;
-            let key = match source.split_once('=') {
-                Some((key, _)) => key,
-                None => source.rsplit('/').next().unwrap_or(source),
-            };
-            Some((n, key))
-        });
-        for (item, key) in literals.chain(files) {
-            if let Some(first) = first_line(&mut keys, key, item) {
+        // The data key of a literal or a file, as the merge keys them too.
+        let sources = |field: &str| {
+            let schema = ItemsSchema::for_key(list)
+                .and_then(|g| g.nested().iter().find(|s| s.key == field))
+                .expect("generators' literals and files are keyed lists");
+            seq(get(entry, field))
+                .iter()
+                .filter_map(move |n| Some((n, schema.identity(string(n)?).0)))
+        };
+        let literals =
+            sources("literals").filter(|(n, _)| string(n).is_some_and(|s| s.contains('=')));
+        for (item, key) in literals.chain(sources("files")) {
+            if let Some(first) = first_line(&mut keys, key.clone(), item) {
                 report.problem(
                     file,
                     at(item),
@@ -372,8 +372,8 @@ fn at(node: &Node<'_>) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fix_bytes;
     use super::super::tests::codes;
-    use super::super::{Report, check_bytes, fix_bytes};
 
     #[test]
     fn an_item_is_its_identity_across_resources_and_bases() {
@@ -406,15 +406,8 @@ mod tests {
     #[test]
     fn generators_and_patches_repeat_by_what_kustomize_keys_them_on() {
         let src = "configMapGenerator:\n- name: a\n  literals: [k=1, k=2, 'j=1']\n  files: [dir/j, k=x]\n- name: a\n  namespace: other\n- name: a\n  behavior: merge\n- name: a\nsecretGenerator:\n- name: a\npatches:\n- path: p.yaml\n- {path: p.yaml}\n- path: p.yaml\n  target: {kind: A}\n- target: {kind: A}\n  patch: x\n- target: {kind: B}\n  patch: x\n- patch: x\n  target: {kind: A}\n";
-        let mut report = Report::default();
-        check_bytes("k.yaml", src.as_bytes(), &mut report);
-        let got: Vec<_> = report
-            .problems
-            .iter()
-            .map(|p| (p.line, p.column, p.code))
-            .collect();
         assert_eq!(
-            got,
+            codes(src),
             [
                 (3, 19, "duplicate-generator-key"),
                 (4, 11, "duplicate-generator-key"),

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::common::{BASE, Sandbox, diverged_with, fixtures, stderr, with_image};
+use crate::common::{BASE, Sandbox, data_files, diverged_with, fixtures, stderr, with_image};
 
 /// Each side appends an image and a resource: plain git conflicts on both.
 fn diverged_twice(sb: &Sandbox, files: &[(&str, &str)]) -> PathBuf {
@@ -162,11 +162,7 @@ fn a_hand_edited_conflict_is_refused() {
 #[test]
 fn every_resolve_fixture_is_resolved_or_left_as_it_says() {
     let sb = Sandbox::new();
-    let mut cases: Vec<PathBuf> = fs::read_dir(fixtures().join("resolve"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    cases.sort();
+    let cases = data_files(&fixtures().join("resolve"));
     assert!(cases.len() >= 7, "fixture folder went missing");
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
