@@ -31,36 +31,34 @@ pub enum Reapplied {
 
 /// Replays one recorded edit on the current worktree of `repo_root`.
 ///
-/// `trailer_key` is [`IMAGE_TRAILER`] or [`REPLICAS_TRAILER`] (matched
-/// case-insensitively, as git matches trailer keys) and `trailer_value` is
+/// The edit's key is [`IMAGE_TRAILER`] or [`REPLICAS_TRAILER`] (matched
+/// case-insensitively, as git matches trailer keys) and its value is
 /// `<path> <arg>` as `--commit` wrote it. Only the file is written; staging
 /// and committing are the caller's. `notes` prints the setter's notes (off
 /// for a dry run).
 pub fn reapply(
     repo_root: &Path,
-    trailer_key: &str,
-    trailer_value: &str,
+    edit: &Edit,
     no_downgrade: bool,
     notes: bool,
 ) -> anyhow::Result<Reapplied> {
-    let edit = Edit {
-        key: trailer_key.to_owned(),
-        value: trailer_value.to_owned(),
-    };
     let (path, arg) = edit.split().with_context(|| {
-        format!("malformed {trailer_key} trailer `{trailer_value}`: expected `<path> <arg>`")
+        format!(
+            "malformed {} trailer `{}`: expected `<path> <arg>`",
+            edit.key, edit.value
+        )
     })?;
     let args = [arg.to_owned()];
-    let request = if trailer_key.eq_ignore_ascii_case(IMAGE_TRAILER) {
+    let request = if edit.is_image() {
         Request::Images {
             images: image_arg::parse_images(&args)?,
             expect: None,
             no_downgrade,
         }
-    } else if trailer_key.eq_ignore_ascii_case(REPLICAS_TRAILER) {
+    } else if edit.key.eq_ignore_ascii_case(REPLICAS_TRAILER) {
         Request::Replicas(image_arg::parse_replicas(&args)?)
     } else {
-        bail!("`{trailer_key}` is not a kustomerge trailer");
+        bail!("`{}` is not a kustomerge trailer", edit.key);
     };
     Ok(match request.edit(&repo_root.join(path), notes)? {
         Outcome::Refused(reason) => bail!("{reason}"),

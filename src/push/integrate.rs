@@ -270,7 +270,7 @@ fn prove_all<'a>(
         }
         let redone = edits
             .iter()
-            .all(|edit| reapply(&root, &edit.key, &edit.value, false, false).is_ok());
+            .all(|edit| reapply(&root, edit, false, false).is_ok());
         let mut same = redone;
         for (path, _, new_blob) in changed.iter().filter(|_| redone) {
             let back = std::fs::read(root.join(path))
@@ -481,21 +481,20 @@ pub fn carry_all(
                     std::fs::create_dir_all(dir)?;
                 }
                 std::fs::write(&copy, &files[&path])?;
-                let outcome =
-                    match reapply(scratch.path(), &edit.key, &edit.value, no_downgrade, false) {
-                        Ok(outcome) => outcome,
-                        Err(err) => {
-                            conflict = Some(Conflict {
-                                commit: format!("{} {}", commit.sha, commit.subject),
-                                files: vec![ConflictFile {
-                                    path,
-                                    keys: Vec::new(),
-                                }],
-                                details: vec![format!("could not reapply `{edit}`: {err:#}")],
-                            });
-                            break 'commits;
-                        }
-                    };
+                let outcome = match reapply(scratch.path(), edit, no_downgrade, false) {
+                    Ok(outcome) => outcome,
+                    Err(err) => {
+                        conflict = Some(Conflict {
+                            commit: format!("{} {}", commit.sha, commit.subject),
+                            files: vec![ConflictFile {
+                                path,
+                                keys: Vec::new(),
+                            }],
+                            details: vec![format!("could not reapply `{edit}`: {err:#}")],
+                        });
+                        break 'commits;
+                    }
+                };
                 if outcome == Reapplied::Changed {
                     files.insert(path.clone(), std::fs::read(&copy)?);
                     if !changed.contains(&path) {
@@ -635,7 +634,7 @@ fn redo(
 ) -> anyhow::Result<Result<(), Conflict>> {
     let mut changed = false;
     for edit in commit.edits.iter().flatten() {
-        let outcome = match reapply(root, &edit.key, &edit.value, no_downgrade, true) {
+        let outcome = match reapply(root, edit, no_downgrade, true) {
             Ok(outcome) => outcome,
             // The file or entry is gone or unreadable on the new tip: a real
             // conflict between our edit and someone else's change.

@@ -119,7 +119,9 @@ struct Target {
 fn targets(edits: &[Edit]) -> Vec<Target> {
     let mut out = Vec::new();
     for edit in edits {
-        let (path, arg) = edit.value.rsplit_once(' ').unwrap_or(("", &edit.value));
+        let Some((path, arg)) = edit.split() else {
+            continue;
+        };
         let image = edit.is_image();
         let (name, tag) = if image {
             match image_arg::parse_image(arg) {

@@ -21,6 +21,7 @@ use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
 use kustomerge::kustomization::setter;
 use kustomerge::kustomization::{Document, Style, decode};
+use kustomerge::trailer::Edit;
 use serde_json::Value;
 
 use crate::common::{Sandbox, corpus, data_files, fixtures, stderr};
@@ -623,11 +624,14 @@ fn commit_records_trailers_that_reapply_replays() {
     )
     .unwrap();
     let path = "apps/prod/kustomization.yaml";
+    let edit = |key: &str, value: &str| Edit {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    };
     assert_eq!(
         reapply(
             &repo,
-            "Kustomerge-Set-Image",
-            &format!("{path} app:1.1.0"),
+            &edit("Kustomerge-Set-Image", &format!("{path} app:1.1.0")),
             true,
             true
         )
@@ -637,8 +641,7 @@ fn commit_records_trailers_that_reapply_replays() {
     assert_eq!(
         reapply(
             &repo,
-            "kustomerge-set-image",
-            &format!("{path} app:1.1.0"),
+            &edit("kustomerge-set-image", &format!("{path} app:1.1.0")),
             true,
             true
         )
@@ -648,8 +651,7 @@ fn commit_records_trailers_that_reapply_replays() {
     assert_eq!(
         reapply(
             &repo,
-            "Kustomerge-Set-Image",
-            &format!("{path} app:1.0.5"),
+            &edit("Kustomerge-Set-Image", &format!("{path} app:1.0.5")),
             true,
             true
         )
@@ -659,8 +661,7 @@ fn commit_records_trailers_that_reapply_replays() {
     assert_eq!(
         reapply(
             &repo,
-            "Kustomerge-Set-Replicas",
-            &format!("{path} app=3"),
+            &edit("Kustomerge-Set-Replicas", &format!("{path} app=3")),
             false,
             true
         )
@@ -671,5 +672,5 @@ fn commit_records_trailers_that_reapply_replays() {
         std::fs::read_to_string(&file).unwrap(),
         "images:\n- name: app\n  newTag: 1.1.0\n- name: other\n  newTag: \"5\"\nreplicas:\n- name: app\n  count: 3\n"
     );
-    assert!(reapply(&repo, "Signed-off-by", "x y", false, true).is_err());
+    assert!(reapply(&repo, &edit("Signed-off-by", "x y"), false, true).is_err());
 }
