@@ -43,9 +43,14 @@ const FALSE: [&str; 11] = [
 ];
 const NULL: [&str; 5] = ["", "~", "null", "Null", "NULL"];
 
+/// Whether a plain scalar is YAML 1.1's null (the field is absent).
+pub fn is_null(plain: &str) -> bool {
+    NULL.contains(&plain)
+}
+
 /// Types a plain (unquoted, untagged) scalar the way go-yaml v2 does.
 pub fn resolve(plain: &str) -> Plain {
-    if NULL.contains(&plain) {
+    if is_null(plain) {
         return Plain::Null;
     }
     if TRUE.contains(&plain) {

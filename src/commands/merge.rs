@@ -14,8 +14,6 @@ use crate::exit;
 use crate::git::Git;
 use crate::merge::{self, Markers, Options};
 
-// The `resolve` command writes the user's file through here.
-
 /// Labels git 2.39 passes literally when the driver line uses `%S %X %Y`.
 fn label(given: Option<&String>, placeholder: &str, default: &str) -> String {
     match given {

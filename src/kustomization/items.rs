@@ -16,7 +16,7 @@ use granit_parser::{Event, ScalarStyle, StructureStyle};
 
 use super::Error;
 use super::parser::{
-    Walker, expect_stream_start, is_null, line_end, line_start, next_line, offset, verbatim,
+    Walker, expect_stream_start, line_end, line_start, next_line, offset, verbatim,
 };
 use super::schema::{ITEM_LISTS, ItemShape, ItemsSchema};
 use crate::yaml11::{self, Plain};
@@ -403,7 +403,7 @@ fn one_line<'a>(
         return None;
     }
     let quoted = verbatim(src, (s, e), style, value)?;
-    if !quoted && (is_null(value) || !matches!(yaml11::resolve(value), Plain::Str)) {
+    if !quoted && !matches!(yaml11::resolve(value), Plain::Str) {
         return None;
     }
     let start = line_start(src, s);

@@ -197,7 +197,7 @@ impl<'a> Field<'a> {
     /// The value kustomize reads: a plain `~`, `null` or nothing is absent.
     pub fn read<'s>(&self, src: &'s str) -> Option<&'s str> {
         let value = self.value(src);
-        let null = self.plain() && matches!(value, "" | "~" | "null" | "Null" | "NULL");
+        let null = self.plain() && crate::yaml11::is_null(value);
         (!null).then_some(value)
     }
 

@@ -149,7 +149,7 @@ pub(super) fn locate(src: &str) -> Result<Document<'_>, Error> {
     }
     match w.next()? {
         (Event::MappingStart(StructureStyle::Block, _, _), _) => w.root_mapping(&mut doc)?,
-        (Event::Scalar(v, ScalarStyle::Plain, _, _), _) if is_null(&v) => {}
+        (Event::Scalar(v, ScalarStyle::Plain, _, _), _) if crate::yaml11::is_null(&v) => {}
         (_, span) => {
             return Err(Error::at(
                 span,
@@ -179,10 +179,6 @@ pub(super) fn expect_stream_start(w: &mut Walker<'_>) -> Result<(), Error> {
         (Event::StreamStart, _) => Ok(()),
         (_, span) => Err(Error::at(span, "unexpected YAML event", UNSUPPORTED)),
     }
-}
-
-pub(super) fn is_null(v: &str) -> bool {
-    matches!(v, "" | "~" | "null" | "Null" | "NULL")
 }
 
 pub(super) fn offset(span: Span) -> (usize, usize) {
@@ -332,7 +328,7 @@ impl<'a> Walker<'a> {
         let key = schema.key.to_owned();
         let (ev, span) = self.next()?;
         match ev {
-            Event::Scalar(v, ScalarStyle::Plain, 0, None) if is_null(&v) => {
+            Event::Scalar(v, ScalarStyle::Plain, 0, None) if crate::yaml11::is_null(&v) => {
                 let end = line_end(src, offset(span).1.max(key_end));
                 Ok(KeyedList {
                     key,

@@ -866,6 +866,11 @@ fn beside_entries(
         slots.entry(k).or_default().push(a);
     }
     let last_end = entries[entries.len() - 1].span.end;
+    let sep = match &entries[..] {
+        [a, b, ..] => &src[a.span.end..b.start],
+        _ => ", ",
+    };
+    let gap = block_gap(src, entries);
     slots
         .into_iter()
         .map(|(k, mut group)| {
@@ -874,10 +879,6 @@ fn beside_entries(
             }
             let texts = group.into_iter().map(&render);
             if list.style == Style::Flow {
-                let sep = match &entries[..] {
-                    [a, b, ..] => &src[a.span.end..b.start],
-                    _ => ", ",
-                };
                 return match entries.get(k) {
                     Some(e) => (e.start..e.start, texts.map(|t| t + sep).collect()),
                     None => (
@@ -886,7 +887,6 @@ fn beside_entries(
                     ),
                 };
             }
-            let gap = block_gap(src, entries);
             match entries.get(k) {
                 Some(e) if k == 0 => (
                     e.span.start..e.span.start,

@@ -264,12 +264,19 @@ pub fn kubectl_available() -> bool {
         .args(["version", "--client"])
         .output()
         .is_ok();
+    require_in_ci(found, "kubectl", "a test that builds overlays")
+}
+
+/// Whether `tool` was `found`: a test without it skips loudly on a
+/// developer's machine (what it skips is `what`), and fails in CI (`CI` set),
+/// so that CI never passes on a check it did not run.
+pub fn require_in_ci(found: bool, tool: &str, what: &str) -> bool {
     assert!(
         found || std::env::var_os("CI").is_none(),
-        "kubectl is required in CI (CI is set) but was not found"
+        "{tool} is required in CI (CI is set) but was not found"
     );
     if !found {
-        eprintln!("kubectl not installed; SKIPPING a test that builds overlays");
+        eprintln!("{tool} not installed; SKIPPING {what}");
     }
     found
 }

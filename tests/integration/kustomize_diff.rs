@@ -51,7 +51,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::common::{Sandbox, fixtures};
+use crate::common::{Sandbox, fixtures, require_in_ci};
 
 /// What this test deliberately does not count as a failure, and why. A careful
 /// maintainer merging by hand would accept each of these.
@@ -1482,13 +1482,11 @@ fn kubectl() -> Option<PathBuf> {
             .map(|d| d.join("kubectl"))
             .find(|k| k.is_file())
     });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is required for the kustomize differential test in CI"
-        );
-        eprintln!("\n!!! kubectl not found: SKIPPING the kustomize differential test !!!\n");
-    }
+    require_in_ci(
+        found.is_some(),
+        "kubectl",
+        "the kustomize differential test",
+    );
     found
 }
 
