@@ -870,7 +870,11 @@ fn beside_entries(
         [a, b, ..] => &src[a.span.end..b.start],
         _ => ", ",
     };
-    let gap = block_gap(src, entries);
+    let gap = if list.style == Style::Flow {
+        ""
+    } else {
+        block_gap(src, entries)
+    };
     slots
         .into_iter()
         .map(|(k, mut group)| {
