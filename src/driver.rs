@@ -25,8 +25,15 @@ use crate::version::SameImagePolicy;
 
 /// The driver's name: `merge.kustomize.*` in config, `merge=kustomize` in attributes.
 pub const NAME: &str = "kustomize";
+/// The config section the driver's keys live in.
+pub const SECTION: &str = "merge.kustomize";
 /// The config key git runs.
 pub const KEY: &str = "merge.kustomize.driver";
+/// The driver's description in config (`git config merge.kustomize.name`).
+pub const NAME_KEY: &str = "merge.kustomize.name";
+/// Keys that are fatal in git without [`KEY`]: git then refuses to merge
+/// rather than falling back.
+pub const COMPANION_KEYS: [&str; 2] = [NAME_KEY, "merge.kustomize.recursive"];
 
 /// The options and positionals after `merge`, in the current format.
 const ARGS: &str = "--base-label=%S --current-label=%X --other-label=%Y -- %O %A %B %L %P";

@@ -61,7 +61,7 @@ pub fn uninstall(args: &InstallScopeArgs) -> anyhow::Result<u8> {
                     "note: {DRIVER_KEY} is set there, but not by kustomerge install; remove it with \
                      `git config {} --remove-section {}`",
                     scope.flag(),
-                    setup::SECTION
+                    crate::driver::SECTION
                 );
             }
         }

@@ -16,9 +16,10 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use super::{Config, DRIVER_COMPANION_KEYS, find_on_path, hook_paths, is_executable, is_our_hook};
+use super::{Config, find_on_path, hook_paths, is_executable, is_our_hook};
 use crate::driver::{
-    DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered, shell_quote, shell_words,
+    COMPANION_KEYS as DRIVER_COMPANION_KEYS, DriverLine, KEY as DRIVER_KEY, NAME as DRIVER,
+    Registered, shell_quote, shell_words,
 };
 use crate::git::Git;
 use crate::kustomization;
@@ -258,7 +259,7 @@ fn driver_program(line: &str) -> Check {
                         "driver program {} runs, but `--version` says `{version}`, not kustomerge",
                         path.display()
                     ),
-                    "point merge.kustomize.driver at kustomerge: kustomerge install",
+                    format!("point {DRIVER_KEY} at kustomerge: kustomerge install"),
                 )
             }
         }

@@ -39,18 +39,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::driver::{self, DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, Registered};
+use crate::driver::{self, DriverLine, KEY as DRIVER_KEY, NAME as DRIVER, NAME_KEY, Registered};
 use crate::git::Git;
 use crate::kustomization::FILE_NAMES;
 use crate::version::SameImagePolicy;
 
-/// Keys that are fatal in git without [`DRIVER_KEY`]: git then refuses to
-/// merge rather than falling back.
-pub const DRIVER_COMPANION_KEYS: [&str; 2] = [NAME_KEY, "merge.kustomize.recursive"];
-const NAME_KEY: &str = "merge.kustomize.name";
 const NAME: &str = "kustomization.yaml images merge (kustomerge)";
-/// The config section the driver's keys live in.
-pub const SECTION: &str = "merge.kustomize";
 const LOG_KEY: &str = "kustomerge.install.undo";
 
 const HOOK: &str = "pre-push";
