@@ -23,6 +23,7 @@ pub mod setter;
 use std::marker::PhantomData;
 use std::ops::Range;
 
+pub(crate) use parser::line_start;
 pub use parser::{Error, ErrorKind};
 
 /// Line ending convention of a file, detected from its first line break.

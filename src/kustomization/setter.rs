@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::edit::{is_yaml11_non_string, needs_escapes, scalar_token, splice};
-use super::parser::{line_end, line_start};
+use super::parser::{line_end, line_start, next_line};
 use super::schema::ListSchema;
 use super::{Document, Entry, Error, ErrorKind, Field, KeyedList, Style};
 
@@ -308,20 +308,11 @@ fn is_flow_mapping(src: &str, entry: &Entry) -> bool {
     rest.starts_with('{') || rest[1..].trim_start_matches([' ', '\t']).starts_with('{')
 }
 
-/// Offset just past the line break at `end` (a line end), or `end` at EOF.
-fn after_break(src: &str, end: usize) -> usize {
-    match &src.as_bytes()[end..] {
-        [b'\r', b'\n', ..] => end + 2,
-        [b'\n', ..] => end + 1,
-        _ => end,
-    }
-}
-
 /// The range that removes whole lines `start..end` (a line start and a line
 /// end), taking the preceding line break instead of the following one on a
 /// last line without a final newline, so that property of the file survives.
-fn line_removal(src: &str, start: usize, end: usize) -> Range<usize> {
-    let next = after_break(src, end);
+pub(crate) fn line_removal(src: &str, start: usize, end: usize) -> Range<usize> {
+    let next = next_line(src, end);
     if next > end || start == 0 {
         return start..next;
     }
@@ -746,7 +737,7 @@ fn sequence_indent(doc: &Document<'_>) -> usize {
     doc.keys
         .iter()
         .find_map(|k| {
-            let next = after_break(src, line_end(src, k.span.start));
+            let next = next_line(src, line_end(src, k.span.start));
             if next >= k.span.end {
                 return None;
             }

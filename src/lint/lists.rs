@@ -17,7 +17,9 @@ use std::collections::hash_map::Entry;
 
 use super::Report;
 use crate::kustomization::items::item_lists;
+use crate::kustomization::line_start;
 use crate::kustomization::schema::ItemsSchema;
+use crate::kustomization::setter::line_removal;
 use crate::meaning::{self, Kind, Node, Value};
 
 /// What kustomize does with an item listed twice.
@@ -191,7 +193,7 @@ fn item_lines(src: &str) -> ItemLines {
     let (mut counted, mut line) = (0, 1);
     for (key, list) in &lists {
         for item in list.iter().flat_map(|l| &l.items) {
-            let start = src[..item.span.end].rfind('\n').map_or(0, |i| i + 1);
+            let start = line_start(src, item.span.end);
             line += src[counted..start].matches('\n').count() as u32;
             counted = start;
             out.insert(line, (*key, start, item.span.end));
@@ -209,19 +211,7 @@ fn item_line(
     line: u32,
 ) -> Option<std::ops::Range<usize>> {
     let &(key, start, end) = lines.get(&line)?;
-    if key != list {
-        return None;
-    }
-    let rest = &src[end..];
-    let eol = rest.strip_prefix('\r').unwrap_or(rest);
-    Some(if eol.starts_with('\n') {
-        start..src.len() - eol.len() + 1
-    } else {
-        // The file's last line, without a line break: the break before it
-        // goes instead.
-        let before = &src[..start.saturating_sub(1)];
-        before.strip_suffix('\r').unwrap_or(before).len()..end
-    })
+    (key == list).then(|| line_removal(src, start, end))
 }
 
 /// A string scalar's text.
