@@ -22,8 +22,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::git::{Git, Unmerged};
-use crate::merge::markers::conflict_keys;
-use crate::merge::markers::{self, Conflicted};
+use crate::merge::markers::{self, Conflicted, conflict_keys};
 use crate::merge::{self, Markers, Options, Outcome};
 use crate::version::SameImagePolicy;
 
@@ -92,7 +91,9 @@ pub fn resolve(
     };
     let opts = Options {
         policy,
-        markers: written_markers(conflicted.as_ref()),
+        markers: conflicted
+            .as_ref()
+            .map_or_else(Markers::default, Conflicted::markers),
         git: git.clone(),
         virtual_base: false,
         // `KUSTOMERGE_FALLBACK` switches the driver off; resolve is asked for
@@ -119,29 +120,6 @@ pub fn resolve(
         conflict_lines,
         conflict_keys,
     }))
-}
-
-/// The labels and marker size the file was written with, so that a conflict
-/// left again reads as git's did; git's defaults where it has none.
-fn written_markers(conflicted: Option<&Conflicted<'_>>) -> Markers {
-    let defaults = Markers::default();
-    let Some(conflicted) = conflicted else {
-        return defaults;
-    };
-    let or = |label: &str, default: String| {
-        if label.is_empty() {
-            default
-        } else {
-            label.to_owned()
-        }
-    };
-    let labels = &conflicted.labels;
-    Markers {
-        current: or(&labels.current, defaults.current),
-        base: or(&labels.base, defaults.base),
-        other: or(&labels.other, defaults.other),
-        size: conflicted.size,
-    }
 }
 
 /// The (base, current, other) stages of `entry`, or why they can't be used.

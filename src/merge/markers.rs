@@ -17,8 +17,7 @@
 use std::fmt;
 use std::ops::Range;
 
-/// The shortest marker run git writes.
-const MIN_SIZE: usize = 7;
+use super::text::{DEFAULT_MARKER_SIZE, Markers};
 
 /// One conflict hunk, borrowed from the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +120,7 @@ fn marker_size(text: &[u8]) -> Option<usize> {
     text.split(|&b| b == b'\n')
         .filter_map(|line| {
             let run = line.iter().take_while(|&&b| b == b'<').count();
-            (run >= MIN_SIZE && marker(line, run).is_some()).then_some(run)
+            (run >= DEFAULT_MARKER_SIZE && marker(line, run).is_some()).then_some(run)
         })
         .max()
 }
@@ -232,6 +231,26 @@ pub fn parse(text: &[u8]) -> Result<Option<Conflicted<'_>>, Malformed> {
 }
 
 impl Conflicted<'_> {
+    /// The labels and marker size the file was written with, so that a
+    /// conflict written again reads as git's did; git's defaults where a
+    /// marker had no label.
+    pub fn markers(&self) -> Markers {
+        let defaults = Markers::default();
+        let or = |label: &str, default: String| {
+            if label.is_empty() {
+                default
+            } else {
+                label.to_owned()
+            }
+        };
+        Markers {
+            current: or(&self.labels.current, defaults.current),
+            base: or(&self.labels.base, defaults.base),
+            other: or(&self.labels.other, defaults.other),
+            size: self.size,
+        }
+    }
+
     /// The hunks, in order.
     pub fn hunks(&self) -> impl Iterator<Item = &Hunk<'_>> {
         self.segments.iter().filter_map(|s| match s {
@@ -263,7 +282,7 @@ impl Conflicted<'_> {
 /// region, and `list[name]` for entries of keyed lists (named inside the
 /// region, or the entry the region sits in).
 pub fn conflict_keys(text: &str) -> Vec<String> {
-    let size = marker_size(text.as_bytes()).unwrap_or(MIN_SIZE);
+    let size = marker_size(text.as_bytes()).unwrap_or(DEFAULT_MARKER_SIZE);
     let is = |line: &str, c: u8| marker(line.as_bytes(), size).is_some_and(|(m, _)| m == c);
     let mut keys: Vec<String> = Vec::new();
     let (mut top, mut name) = (String::new(), String::new());

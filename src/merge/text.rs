@@ -21,11 +21,14 @@ use crate::merge::render::{ConflictStyle, conflict_block};
 /// driver on allocation, which makes git abort the whole merge.
 pub const MAX_MARKER_SIZE: usize = 1024;
 
+/// `git merge-file`'s marker size, and the shortest run git writes.
+pub const DEFAULT_MARKER_SIZE: usize = 7;
+
 /// Git's `%L` as a marker size: 0 means the default, as it does for
 /// `git merge-file`, and more than [`MAX_MARKER_SIZE`] is capped.
 pub fn requested_marker_size(percent_l: usize) -> usize {
     match percent_l {
-        0 => Markers::default().size,
+        0 => DEFAULT_MARKER_SIZE,
         n => n.min(MAX_MARKER_SIZE),
     }
 }
@@ -50,7 +53,7 @@ impl Default for Markers {
             current: "ours".into(),
             base: "base".into(),
             other: "theirs".into(),
-            size: 7,
+            size: DEFAULT_MARKER_SIZE,
         }
     }
 }
