@@ -42,6 +42,30 @@ pub fn reapply(
     no_downgrade: bool,
     notes: bool,
 ) -> anyhow::Result<Reapplied> {
+    let (path, request) = recorded(edit, no_downgrade)?;
+    let path = repo_root.join(path);
+    let bytes = fs::read(&path).with_context(|| format!("could not read {}", path.display()))?;
+    let (outcome, text) = replayed(request.rewrite(&bytes, &path, notes)?)?;
+    if let Some(text) = &text {
+        write_atomically(&path, text.as_bytes())?;
+    }
+    Ok(outcome)
+}
+
+/// [`reapply`] on a file's bytes, for copies that are only compared (push's
+/// proofs and carried commits): what happened, and the new text when it
+/// changed.
+pub fn reapply_bytes(
+    edit: &Edit,
+    bytes: &[u8],
+    no_downgrade: bool,
+) -> anyhow::Result<(Reapplied, Option<String>)> {
+    let (path, request) = recorded(edit, no_downgrade)?;
+    replayed(request.rewrite(bytes, Path::new(path), false)?)
+}
+
+/// The file a recorded edit names, and the request it records.
+fn recorded(edit: &Edit, no_downgrade: bool) -> anyhow::Result<(&str, Request)> {
     let (path, arg) = edit.split().with_context(|| {
         format!(
             "malformed {} trailer `{}`: expected `<path> <arg>`",
@@ -60,17 +84,21 @@ pub fn reapply(
     } else {
         bail!("`{}` is not a kustomerge trailer", edit.key);
     };
-    Ok(match request.edit(&repo_root.join(path), notes)? {
-        Outcome::Refused(reason) => bail!("{reason}"),
-        Outcome::Done { skipped, .. } if !skipped.is_empty() => Reapplied::SkippedNewer(
-            skipped
-                .into_iter()
-                .map(|(_, why)| why)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Outcome::Done { changed: true, .. } => Reapplied::Changed,
-        Outcome::Done { .. } => Reapplied::AlreadySet,
+    Ok((path, request))
+}
+
+/// What a replayed request's rewrite means to push.
+fn replayed(rewritten: Rewritten) -> anyhow::Result<(Reapplied, Option<String>)> {
+    Ok(match rewritten {
+        Rewritten::Refused(reason) => bail!("{reason}"),
+        Rewritten::Text { skipped, .. } if !skipped.is_empty() => {
+            let why = skipped.into_iter().map(|(_, why)| why).collect::<Vec<_>>();
+            (Reapplied::SkippedNewer(why.join("; ")), None)
+        }
+        Rewritten::Text {
+            text: Some(text), ..
+        } => (Reapplied::Changed, Some(text)),
+        Rewritten::Text { text: None, .. } => (Reapplied::AlreadySet, None),
     })
 }
 
@@ -247,13 +275,9 @@ impl Request {
         Ok(Rewritten::Text { text, skipped })
     }
 
-    /// Applies the request to `path`, writing only when something changes.
-    fn edit(&self, path: &Path, notes: bool) -> anyhow::Result<Outcome> {
-        Ok(self.edit_or_preview(path, notes, false)?.0)
-    }
-
-    /// [`Self::edit`], or with `dry_run` the same decisions with nothing
-    /// written; either way also the diff of the edit.
+    /// Applies the request to `path`, writing only when something changes,
+    /// or with `dry_run` the same decisions with nothing written; either way
+    /// also the diff of the edit.
     pub fn edit_or_preview(
         &self,
         path: &Path,

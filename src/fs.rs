@@ -60,25 +60,9 @@ fn replace(target: &Path, bytes: &[u8], durable: bool) -> anyhow::Result<()> {
 
 /// A private temp directory, `kustomerge-<what>-…`, removed on drop.
 pub fn scratch(what: &str) -> anyhow::Result<TempDir> {
-    scratch_in(what, &std::env::temp_dir())
-}
-
-/// A scratch directory for copies that are only read back, in memory
-/// (`/dev/shm`) where there is one. [`write_atomically`] fsyncs every file,
-/// as the user's files deserve; on a disk-backed temp dir that is ~10 ms a
-/// copy, and a combining push proves and redoes two copies per queued job
-/// each round. Falls back to [`scratch`].
-pub fn scratch_in_memory(what: &str) -> anyhow::Result<TempDir> {
-    let shm = Path::new("/dev/shm");
-    match shm.is_dir().then(|| scratch_in(what, shm)) {
-        Some(Ok(dir)) => Ok(dir),
-        _ => scratch(what),
-    }
-}
-
-fn scratch_in(what: &str, parent: &Path) -> anyhow::Result<TempDir> {
+    let parent = std::env::temp_dir();
     tempfile::Builder::new()
         .prefix(&format!("kustomerge-{what}-"))
-        .tempdir_in(parent)
+        .tempdir_in(&parent)
         .with_context(|| format!("could not create a temp directory in {}", parent.display()))
 }

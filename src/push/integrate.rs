@@ -18,7 +18,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::edit::{Reapplied, reapply};
+use crate::edit::{Reapplied, reapply, reapply_bytes};
 use crate::git::Git;
 use crate::merge::markers::conflict_keys;
 use crate::trailer::{self, Edit};
@@ -256,26 +256,29 @@ fn prove_all<'a>(
             .get(sha)
             .with_context(|| format!("git cat-file did not return blob {sha}"))
     };
-    let scratch = crate::fs::scratch_in_memory("reapply-check")?;
-    for (n, (sha, edits, changed)) in shaped.iter().enumerate() {
-        let root = scratch.path().join(n.to_string());
+    for (sha, edits, changed) in &shaped {
+        // The files the commit changed, as before it; the edits replayed on
+        // them must give the files as the commit left them.
+        let mut files: HashMap<&str, Vec<u8>> = HashMap::new();
         for (path, old_blob, _) in changed {
-            let file = root.join(path);
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("could not create {}", dir.display()))?;
-            }
-            std::fs::write(&file, blob(old_blob)?)
-                .with_context(|| format!("could not write {}", file.display()))?;
+            files.insert(path, blob(old_blob)?.clone());
         }
-        let redone = edits
-            .iter()
-            .all(|edit| reapply(&root, edit, false, false).is_ok());
+        let redone = edits.iter().all(|edit| {
+            let Some(bytes) = files.get(edit.path()) else {
+                return false;
+            };
+            match reapply_bytes(edit, bytes, false) {
+                Ok((_, Some(text))) => {
+                    files.insert(edit.path(), text.into_bytes());
+                    true
+                }
+                Ok((_, None)) => true,
+                Err(_) => false,
+            }
+        });
         let mut same = redone;
         for (path, _, new_blob) in changed.iter().filter(|_| redone) {
-            let back = std::fs::read(root.join(path))
-                .with_context(|| format!("could not read back {path}"))?;
-            same &= back == *blob(new_blob)?;
+            same &= files[path.as_str()] == *blob(new_blob)?;
         }
         if same {
             proven.insert(*sha);
@@ -458,7 +461,6 @@ pub fn carry_all(
     no_downgrade: bool,
 ) -> anyhow::Result<Vec<Result<Integrated, Conflict>>> {
     let head = git.run(["rev-parse", "HEAD"])?;
-    let scratch = crate::fs::scratch_in_memory("carry")?;
     // The files as the commits so far leave them.
     let mut files: HashMap<String, Vec<u8>> = HashMap::new();
     let mut made: Vec<Carried> = Vec::new();
@@ -476,13 +478,13 @@ pub fn carry_all(
                     let bytes = std::fs::read(root.join(&path)).unwrap_or_default();
                     files.insert(path.clone(), bytes);
                 }
-                let copy = scratch.path().join(&path);
-                if let Some(dir) = copy.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                std::fs::write(&copy, &files[&path])?;
-                let outcome = match reapply(scratch.path(), edit, no_downgrade, false) {
-                    Ok(outcome) => outcome,
+                let outcome = match reapply_bytes(edit, &files[&path], no_downgrade) {
+                    Ok((outcome, text)) => {
+                        if let Some(text) = text {
+                            files.insert(path.clone(), text.into_bytes());
+                        }
+                        outcome
+                    }
                     Err(err) => {
                         conflict = Some(Conflict {
                             commit: format!("{} {}", commit.sha, commit.subject),
@@ -495,11 +497,8 @@ pub fn carry_all(
                         break 'commits;
                     }
                 };
-                if outcome == Reapplied::Changed {
-                    files.insert(path.clone(), std::fs::read(&copy)?);
-                    if !changed.contains(&path) {
-                        changed.push(path);
-                    }
+                if outcome == Reapplied::Changed && !changed.contains(&path) {
+                    changed.push(path);
                 }
                 let (result, reason) = match outcome {
                     Reapplied::Changed => ("changed", None),
