@@ -81,7 +81,7 @@ impl Scope {
 
 /// `git config` restricted to one scope's file, or (`scope: None`) reading
 /// the merged view git itself uses, as `doctor` does.
-pub struct Config {
+struct Config {
     git: Git,
     scope: Option<Scope>,
 }
@@ -792,13 +792,13 @@ fn edit_file(path: &Path, edit: impl FnOnce(&mut Vec<u8>) -> bool) -> anyhow::Re
 
 /// The pre-push hook and the name a replaced hook is kept under. `--git-path`
 /// honours `core.hooksPath`, which is where git looks for hooks.
-pub fn hook_paths(git: &Git) -> anyhow::Result<(PathBuf, PathBuf)> {
+fn hook_paths(git: &Git) -> anyhow::Result<(PathBuf, PathBuf)> {
     let dir = PathBuf::from(git.run(["rev-parse", "--git-path", "hooks"])?);
     Ok((dir.join(HOOK), dir.join(CHAINED_HOOK)))
 }
 
 /// Whether a hook's content is the one `install` writes.
-pub fn is_our_hook(content: &[u8]) -> bool {
+fn is_our_hook(content: &[u8]) -> bool {
     String::from_utf8_lossy(content)
         .lines()
         .any(|l| l == HOOK_MARKER)
@@ -841,7 +841,7 @@ fn make_executable(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Whether `path` is a file its owner may run.
-pub fn is_executable(path: &Path) -> bool {
+fn is_executable(path: &Path) -> bool {
     let Ok(meta) = fs::metadata(path) else {
         return false;
     };
