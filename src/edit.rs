@@ -127,7 +127,7 @@ pub enum Request {
     Replicas(Vec<ReplicaArg>),
 }
 
-/// What [`Request::edit`] did.
+/// What [`Request::edit_or_preview`] did.
 pub enum Outcome {
     /// `--expect` did not hold; nothing was written.
     Refused(String),
