@@ -26,6 +26,9 @@ use kustomerge::kustomization::image_arg::parse_images;
 use kustomerge::kustomization::schema::IMAGES;
 use kustomerge::kustomization::setter;
 use kustomerge::merge::{self, Markers, Options};
+
+#[path = "../tests/integration/hostile_inputs.rs"]
+mod hostile_inputs;
 use kustomerge::version::SameImagePolicy;
 
 const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
@@ -170,24 +173,11 @@ fn around(body: &str) -> [String; 3] {
 /// The hostile suite's large and pathological inputs, whatever path they
 /// take (the 1 MB flow list merges; an alias bomb outside the lists too).
 fn hostile_cases() -> Vec<(&'static str, [String; 3])> {
-    let literal: String = (0..170_000)
-        .map(|i| format!("    line {i:09}: the quick brown fox jumps over the lazy dog\n"))
-        .collect();
-    let flow: Vec<String> = (0..28_000)
-        .map(|i| format!("{{name: img-{i:06}, newTag: 1.0.{}}}", i % 100))
-        .collect();
-    let flow = format!("images: [{}]\n", flow.join(", "));
-    let mut bomb = String::from("lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-    for i in 1..10 {
-        let refs = vec![format!("*l{}", i - 1); 9].join(", ");
-        bomb.push_str(&format!("lol{i}: &l{i} [{refs}]\n"));
-    }
+    let flow = hostile_inputs::one_line_flow_list();
     vec![
         (
             "10_mb_literal",
-            around(&format!(
-                "configMapGenerator:\n- name: big\n  literals:\n  - |\n{literal}"
-            )),
+            around(&hostile_inputs::big_literal_generator(10 << 20)),
         ),
         (
             "1_mb_flow_list_on_one_line",
@@ -209,7 +199,7 @@ fn hostile_cases() -> Vec<(&'static str, [String; 3])> {
             "1_mb_line",
             around(&format!("description: {}\n", "x".repeat(1 << 20))),
         ),
-        ("alias_bomb", around(&bomb)),
+        ("alias_bomb", around(&hostile_inputs::alias_bomb())),
     ]
 }
 

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{Sandbox, bin, git_merge_file, hermetic, require_in_ci, stderr};
+use crate::hostile_inputs::{alias_bomb, big_literal_generator, one_line_flow_list};
 
 const TIME: &str = "/usr/bin/time";
 
@@ -268,16 +269,6 @@ fn characters_yaml_forbids_fall_back_wherever_they_stand() {
     }
 }
 
-/// Nine levels of nine aliases: 387 million leaves if anything expanded them.
-fn alias_bomb() -> String {
-    let mut s = String::from("lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-    for i in 1..10 {
-        let refs = vec![format!("*l{}", i - 1); 9].join(", ");
-        s.push_str(&format!("lol{i}: &l{i} [{refs}]\n"));
-    }
-    s
-}
-
 #[test]
 fn anchors_aliases_and_an_alias_bomb() {
     let sb = Sandbox::new();
@@ -381,16 +372,10 @@ fn nesting_a_hundred_thousand_deep() {
 
 /// A kustomization whose body is a `size`-byte ConfigMap literal.
 fn big_literal(size: usize) -> String {
-    let mut s = String::with_capacity(size + 1024);
-    s.push_str("configMapGenerator:\n- name: big\n  literals:\n  - |\n");
-    let mut i = 0;
-    while s.len() < size {
-        s.push_str(&format!(
-            "    line {i:09}: the quick brown fox jumps over the lazy dog\n"
-        ));
-        i += 1;
-    }
-    BASE.replace("resources:", &format!("{s}resources:"))
+    BASE.replace(
+        "resources:",
+        &format!("{}resources:", big_literal_generator(size)),
+    )
 }
 
 /// A kustomization whose body is a `size`-byte `resources:` list: many small
@@ -470,17 +455,6 @@ fn a_one_megabyte_line() {
         &format!("namespace: shop # {}", "y".repeat(1 << 20)),
     );
     expect_clean_or_git(&sb, "1mb_comment", &both(&comment, BUMP_A, BUMP_B));
-}
-
-/// 28,000 images in one flow list on one line, about 1 MB.
-fn one_line_flow_list() -> String {
-    let entries: Vec<String> = (0..28_000)
-        .map(|i| format!("{{name: img-{i:06}, newTag: 1.0.{}}}", i % 100))
-        .collect();
-    format!(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages: [{}]\n",
-        entries.join(", ")
-    )
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod check_fix;
 mod conveniences;
 mod driver_args;
 mod hostile;
+mod hostile_inputs;
 mod install;
 mod install_release;
 mod kustomize_diff;
