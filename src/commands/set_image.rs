@@ -59,37 +59,7 @@ pub fn run(args: &SetImageArgs) -> anyhow::Result<u8> {
         expect: args.expect.clone(),
         no_downgrade: args.no_downgrade,
     };
-    request.run(&RunOptions::new(&args.edit, &args.images))
-}
-
-/// How [`Request::run`] is asked to run: the command line, less the values.
-pub(crate) struct RunOptions<'a> {
-    /// `-f FILE|DIR`.
-    pub file: Option<&'a Path>,
-    /// The value arguments as given, for trailers and messages.
-    pub raw_args: &'a [String],
-    /// `--commit`.
-    pub commit: bool,
-    /// `-m MSG`.
-    pub message: Option<&'a str>,
-    /// `--dry-run`: print the diff, write nothing.
-    pub dry_run: bool,
-    /// `--json`: one JSON object on stdout.
-    pub json: bool,
-}
-
-impl<'a> RunOptions<'a> {
-    /// The options `args` give, for the edit `raw_args` asks for.
-    pub(crate) fn new(args: &'a EditArgs, raw_args: &'a [String]) -> Self {
-        Self {
-            file: args.file.as_deref(),
-            raw_args,
-            commit: args.commit,
-            message: args.message.as_deref(),
-            dry_run: args.dry_run,
-            json: args.json,
-        }
-    }
+    request.run(&args.edit, &args.images)
 }
 
 /// What `set-image --json` and `set-replicas --json` print: the same keys
@@ -121,17 +91,12 @@ struct Skipped {
 }
 
 impl Request {
-    /// The whole command: find the file, edit it, maybe commit.
-    pub(crate) fn run(&self, opts: &RunOptions<'_>) -> anyhow::Result<u8> {
-        let RunOptions {
-            file,
-            raw_args,
-            commit,
-            message,
-            dry_run,
-            json,
-        } = *opts;
-        let path = find_kustomization(file.unwrap_or(Path::new(".")))?;
+    /// The whole command: find the file, edit it, maybe commit. `raw_args`
+    /// are the value arguments as given, for trailers and messages.
+    pub(crate) fn run(&self, args: &EditArgs, raw_args: &[String]) -> anyhow::Result<u8> {
+        let (commit, message) = (args.commit, args.message.as_deref());
+        let (dry_run, json) = (args.dry_run, args.json);
+        let path = find_kustomization(args.file.as_deref().unwrap_or(Path::new(".")))?;
         let mut report = JsonReport {
             file: path.display().to_string(),
             outcome: "unchanged",

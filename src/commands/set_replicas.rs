@@ -3,7 +3,6 @@
 //! schema-driven setter, atomic writes, `--commit` trailers); only the
 //! grammar differs.
 
-use super::set_image::RunOptions;
 use crate::cli::SetReplicasArgs;
 use crate::edit::Request;
 use crate::kustomization::image_arg;
@@ -14,5 +13,5 @@ pub fn run(args: &SetReplicasArgs) -> anyhow::Result<u8> {
         image_arg::validate_replica(arg)?;
     }
     let request = Request::Replicas(image_arg::parse_replicas(&args.replicas)?);
-    request.run(&RunOptions::new(&args.edit, &args.replicas))
+    request.run(&args.edit, &args.replicas)
 }
